@@ -1,0 +1,323 @@
+"""Typed shape of the model limit tables.
+
+Every table under ``catalog/data/`` is parsed into these models with ``extra="forbid"``, so a
+misspelt key or a wrong type fails at start-up (and in ``tests/catalog``), never mid-request.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+MediaType = Literal["image", "video"]
+GenerationType = Literal["text-to-image", "image-to-image", "text-to-video", "image-to-video"]
+MediaKind = Literal["image", "video", "audio"]
+VideoAudio = Literal["included", "toggle_via_sound_param", "silent"]
+ParamType = Literal["bool", "string", "number", "string_list", "kling_elements", "image_url"]
+
+GENERATION_TYPES: tuple[GenerationType, ...] = (
+    "text-to-image",
+    "image-to-image",
+    "text-to-video",
+    "image-to-video",
+)
+
+#: Model-specific parameters the validator knows how to check.
+MODEL_PARAMS: tuple[str, ...] = (
+    "kling_elements",
+    "last_frame_url",
+    "generate_audio",
+    "fixed_lens",
+    "turbo",
+    "disable_safety_checker",
+    "voice_id",
+    "character_ids",
+    "video_trim_start_s",
+    "video_trim_end_s",
+)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CountRange(_Strict):
+    """Inclusive min/max count of one kind of input file."""
+
+    min: int = Field(0, ge=0)
+    max: int = Field(0, ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> CountRange:
+        if self.min > self.max:
+            raise ValueError(f"min {self.min} > max {self.max}")
+        return self
+
+
+class InputRule(_Strict):
+    """What ``source_media_urls`` may hold for one generation type of one model."""
+
+    images: CountRange = CountRange()
+    videos: CountRange = CountRange()
+    audios: CountRange = CountRange()
+    #: Shared reference slots (Gemini Omni: 7); a video costs ``video_slot_cost`` slots.
+    reference_slots: int | None = None
+    video_slot_cost: int = 1
+    #: Required order of kinds in the list (Motion Control: image first, then video).
+    order: list[MediaKind] | None = None
+    #: Roles of the image inputs in order, for docs and provider mapping.
+    image_roles: list[str] | None = None
+    max_video_s: float | None = None
+    max_audio_s: float | None = None
+    max_total_video_s: float | None = None
+    max_total_audio_s: float | None = None
+    #: Accepted image file extensions (without dot); ``None`` means any image extension.
+    image_formats: list[str] | None = None
+    video_formats: list[str] | None = None
+    max_image_mb: float | None = None
+    max_video_mb: float | None = None
+    #: Videos in this mode are refused with ``video_reference_not_allowed`` (Seedance 2 i2v).
+    video_reference_not_allowed: bool = False
+    note: str | None = None
+
+    @property
+    def accepts_any(self) -> bool:
+        return (self.images.max + self.videos.max + self.audios.max) > 0
+
+    @property
+    def requires_any(self) -> bool:
+        return (self.images.min + self.videos.min + self.audios.min) > 0
+
+
+class DurationSpec(_Strict):
+    """How a video model takes its length.
+
+    ``options``: discrete seconds; ``range``: any integer ``min..max``; ``fixed``: one value,
+    the parameter is ignored; ``from_source``: taken from the reference video (≤ ``max``).
+    """
+
+    kind: Literal["options", "range", "fixed", "from_source"]
+    options: list[int] | None = None
+    min: int | None = None
+    max: int | None = None
+    default: int
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DurationSpec:
+        if self.kind == "options":
+            if not self.options or self.default not in self.options:
+                raise ValueError("options duration needs options containing the default")
+        elif self.kind == "range":
+            if self.min is None or self.max is None or not self.min <= self.default <= self.max:
+                raise ValueError("range duration needs min <= default <= max")
+        elif self.kind == "from_source" and self.max is None:
+            raise ValueError("from_source duration needs max")
+        return self
+
+    @property
+    def configurable(self) -> bool:
+        return self.kind in ("options", "range")
+
+    def allowed(self) -> list[int]:
+        """Every accepted value, for error details and docs."""
+        if self.kind == "options":
+            return list(self.options or [])
+        if self.kind == "range":
+            return list(range(self.min or 0, (self.max or 0) + 1))
+        return [self.default]
+
+
+class AspectSpec(_Strict):
+    """Accepted ``aspect_ratio`` values. ``auto``/``adaptive`` follow the input image."""
+
+    allowed: list[str]
+    default: str
+    #: True when the output shape follows the input and the parameter is ignored.
+    ignored: bool = False
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _default_allowed(self) -> AspectSpec:
+        if self.default not in self.allowed:
+            raise ValueError(f"default aspect {self.default!r} not in allowed {self.allowed}")
+        return self
+
+
+class Tier(_Strict):
+    """One resolution tier (a separate pricing SKU)."""
+
+    id: str
+    #: Long edge in pixels of an output at this tier.
+    long_edge: int
+    credits: float | None = None
+    #: When set, the tier only accepts these aspect ratios.
+    requires_aspect_in: list[str] | None = None
+
+
+class ResolutionSpec(_Strict):
+    """The ``resolution`` parameter of image models (1K/2K/4K)."""
+
+    tiers: list[Tier]
+    default: str
+    #: Encoded in the model id: the parameter is ignored (with a warning).
+    fixed: bool = False
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _default_exists(self) -> ResolutionSpec:
+        if self.default not in {t.id for t in self.tiers}:
+            raise ValueError(f"default tier {self.default!r} not among tiers")
+        return self
+
+    def tier(self, tier_id: str) -> Tier:
+        for t in self.tiers:
+            if t.id == tier_id:
+                return t
+        raise KeyError(tier_id)
+
+
+class QualitySpec(_Strict):
+    """Accepted ``quality`` values, each with what it maps to upstream."""
+
+    values: dict[str, str]
+    default: str
+    #: Long edge in pixels per value when quality selects the output size (Seedream).
+    long_edge: dict[str, int] | None = None
+
+    @model_validator(mode="after")
+    def _default_exists(self) -> QualitySpec:
+        if self.default not in self.values:
+            raise ValueError(f"default quality {self.default!r} not among values")
+        return self
+
+
+class ParamSpec(_Strict):
+    """A model-specific parameter beyond the seed's common ones."""
+
+    name: str
+    type: ParamType
+    default: Any = None
+    description: str
+
+    @model_validator(mode="after")
+    def _known(self) -> ParamSpec:
+        if self.name not in MODEL_PARAMS:
+            raise ValueError(f"unknown model parameter {self.name!r}")
+        return self
+
+
+class Pricing(_Strict):
+    """Credits charged. ``None`` prices mean the seeds publish no rate for the model."""
+
+    kind: Literal["flat", "per_second", "per_tier", "unpublished"]
+    credits: float | None = None
+    rate: float | None = None
+    #: Kling 3.0: ``sound: true`` bills the dedicated ``-audio`` row.
+    audio_rate: float | None = None
+    #: The rate-table row(s) the price comes from, e.g. ``gemini-omni-video-hd-6s``.
+    rows: list[str] = Field(default_factory=list)
+    #: Seedance 2 video-ref: credits = (ref_video_s + output_s) × rate.
+    ref_video_billing: bool = False
+    ref_video_cap_s: float = 15.0
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> Pricing:
+        if self.kind == "flat" and self.credits is None:
+            raise ValueError("flat pricing needs credits")
+        if self.kind == "per_second" and self.rate is None:
+            raise ValueError("per_second pricing needs rate")
+        return self
+
+
+class ModelEntry(_Strict):
+    """One concrete model id and every limit the validator enforces for it."""
+
+    id: str
+    name: str
+    family: str | None = None
+    media_type: MediaType
+    provider: str = "kubeez"
+    generation_types: list[GenerationType]
+    default_generation_type: GenerationType
+    prompt_max: int | None = None
+    negative_prompt: bool = False
+    negative_prompt_max: int | None = None
+    inputs: dict[GenerationType, InputRule]
+    duration: DurationSpec | None = None
+    aspect_ratio: AspectSpec
+    resolution: ResolutionSpec | None = None
+    #: Video output tier encoded in the id (480p/720p/1080p/4k); pixel size follows it.
+    output_resolution: str | None = None
+    quality: QualitySpec | None = None
+    video_audio: VideoAudio | None = None
+    supports_sound: bool = False
+    #: The sibling id that takes reference videos (a video sent here is ``variant_mismatch``).
+    video_ref_variant: str | None = None
+    voices: str | None = None
+    character_slots: bool = False
+    params: list[ParamSpec] = Field(default_factory=list)
+    pricing: Pricing
+    estimated_time_seconds: float
+    usage_notes: str = ""
+    sources: list[str]
+    conflicts: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _coherent(self) -> ModelEntry:
+        if self.default_generation_type not in self.generation_types:
+            raise ValueError("default_generation_type not among generation_types")
+        if set(self.inputs) != set(self.generation_types):
+            raise ValueError("inputs must have exactly one rule per generation type")
+        for gt in self.generation_types:
+            if not gt.endswith(self.media_type):
+                raise ValueError(f"{gt} does not produce {self.media_type}")
+        if self.media_type == "video":
+            if self.duration is None or self.video_audio is None:
+                raise ValueError("video models need duration and video_audio")
+        elif self.duration is not None or self.video_audio is not None:
+            raise ValueError("image models take no duration or video_audio")
+        if self.supports_sound != (self.video_audio == "toggle_via_sound_param"):
+            raise ValueError("supports_sound must match video_audio=toggle_via_sound_param")
+        if self.pricing.kind == "per_tier" and (
+            self.resolution is None or any(t.credits is None for t in self.resolution.tiers)
+        ):
+            raise ValueError("per_tier pricing needs a credit price on every tier")
+        if self.negative_prompt_max is not None and not self.negative_prompt:
+            raise ValueError("negative_prompt_max without negative_prompt support")
+        return self
+
+    def param(self, name: str) -> ParamSpec | None:
+        for p in self.params:
+            if p.name == name:
+                return p
+        return None
+
+
+class Family(_Strict):
+    """A family label that is not itself a model: calling it returns ``variant_required``."""
+
+    id: str
+    name: str
+    variants: list[str]
+    hint: str
+    sources: list[str]
+
+
+class Voice(_Strict):
+    """A prebuilt voice a model can speak with (``voice_id``)."""
+
+    id: str
+    label: str
+    gender: Literal["female", "male"]
+    style: str
+
+
+class VoiceCatalog(_Strict):
+    id: str
+    name: str
+    models_note: str
+    note: str | None = None
+    voices: list[Voice]
