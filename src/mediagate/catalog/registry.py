@@ -67,16 +67,14 @@ class Catalog:
         found = process.extract(
             name,
             choices,
-            scorer=fuzz.WRatio,
+            # Plain edit-distance ratio: partial-match scorers rank short ids like
+            # "flux-2" high for any name containing "-2".
+            scorer=fuzz.ratio,
             processor=utils.default_process,
             limit=limit,
-            score_cutoff=60,
+            score_cutoff=55,
         )
-        if not found:
-            return []
-        # Keep only near-best matches so one close id is not buried under weak ones.
-        best = found[0][1]
-        return [choice for choice, score, _idx in found if score >= best - 10]
+        return [choice for choice, _score, _idx in found]
 
     def voices(self, catalog_id: str) -> dict[str, Voice]:
         """The voices of one voice catalog, by id."""
