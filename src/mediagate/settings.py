@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
-
-import platformdirs
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from typing import Annotated
 
-from pydantic import field_validator
+import platformdirs
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 def _default_data_dir() -> Path:
@@ -31,15 +31,16 @@ class Settings(BaseSettings):
     allowed_dirs: Annotated[list[Path], NoDecode] = Field(default_factory=list)
 
     kubeez_api_key: SecretStr | None = None
-    kubeez_base_url: str = "https://api.kubeez.com"
+    #: The seeds document Kubeez's paths but not its API host; set it with the key.
+    kubeez_base_url: str | None = None
     gateai_api_key: SecretStr | None = None
-    gateai_base_url: str = "https://api.gateai.example"
+    gateai_base_url: str = "https://core.claude.gg"
 
     @field_validator("output_dirs", "allowed_dirs", mode="before")
     @classmethod
     def _split_paths(cls, value: object) -> object:
-        # Env values are os.pathsep- or comma-separated lists of directories.
+        # Env values list directories separated by commas or the OS path separator.
         if isinstance(value, str):
-            parts = [p.strip() for chunk in value.split(",") for p in chunk.split(":")]
-            return [Path(p) for p in parts if p]
+            parts = re.split(f"[,{re.escape(os.pathsep)}]", value)
+            return [Path(p.strip()).expanduser() for p in parts if p.strip()]
         return value

@@ -39,7 +39,9 @@ def _merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _expand(raw: Mapping[str, Any], templates: Mapping[str, Mapping[str, Any]], where: str) -> dict[str, Any]:
+def _expand(
+    raw: Mapping[str, Any], templates: Mapping[str, Mapping[str, Any]], where: str
+) -> dict[str, Any]:
     ext = raw.get("extends", [])
     names = [ext] if isinstance(ext, str) else list(ext)
     merged: dict[str, Any] = {}

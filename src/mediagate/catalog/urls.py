@@ -62,7 +62,7 @@ def _embedded_ipv4(addr: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
 
 
 def is_public_address(addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    """True when ``addr`` is a globally routable unicast address (IPv4 forms inside IPv6 unwrapped)."""
+    """True for a globally routable unicast address (IPv4 forms inside IPv6 unwrapped first)."""
     if isinstance(addr, ipaddress.IPv6Address):
         if addr.scope_id or addr.is_site_local:
             return False
