@@ -1,4 +1,4 @@
-"""One ``Settings`` object, built once in ``main()`` and passed down. Nothing reads env at import."""
+"""One ``Settings``, built once in ``main()`` and passed down; nothing reads env at import."""
 
 from __future__ import annotations
 

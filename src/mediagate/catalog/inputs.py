@@ -24,13 +24,12 @@ def parse_sources(value: object, ctx: Ctx) -> list[SourceMedia]:
     out: list[SourceMedia] = []
     for i, url in enumerate(urls):
         field = f"source_media_urls[{i}]"
-        if not isinstance(url, str) or not url.strip():
+        if not isinstance(url, str) or not (url := url.strip()):
             raise bad_arg(field, "a non-empty URL string", url)
-        url = url.strip()
-        check_url(url, field=field, allow_private=ctx.allow_private)
-        kind = classify(url)
+        parts = check_url(url, field=field, allow_private=ctx.allow_private)
+        kind = classify(url, parts.path)
         if kind is None:
-            ext = extension(url)
+            ext = extension(url, parts.path)
             ctx.warnings.append(
                 f"{field} has {'extension .' + ext if ext else 'no file extension'}; "
                 "treated as an image (URLs are classified by extension)."
@@ -87,6 +86,20 @@ def resolve_generation_type(
     )
 
 
+def _missing_sources(rule: InputRule, gt: GenerationType, entry: ModelEntry) -> MediagateError:
+    needs = [
+        _count_phrase(c.min, k)
+        for c, k in ((rule.images, "image"), (rule.videos, "video"))
+        if c.min
+    ]
+    return MediagateError(
+        "source_media_required",
+        f"{entry.id} needs {' and '.join(needs)} in source_media_urls for {gt}.",
+        min_images=rule.images.min or None,
+        min_videos=rule.videos.min or None,
+    )
+
+
 def _count_phrase(n: int, kind: str) -> str:
     return f"{n} {kind}{'' if n == 1 else 's'}"
 
@@ -99,10 +112,19 @@ def check_inputs(
     n_characters: int,
 ) -> list[SourceMedia]:
     entry = ctx.entry
-    n_img = sum(1 for s in sources if s.kind == "image")
-    n_vid = sum(1 for s in sources if s.kind == "video")
-    n_aud = len(sources) - n_img - n_vid
+    n_img = n_vid = n_aud = 0
+    for s in sources:
+        if s.kind == "image":
+            n_img += 1
+        elif s.kind == "video":
+            n_vid += 1
+        else:
+            n_aud += 1
 
+    if not sources:
+        if rule.requires_any:
+            raise _missing_sources(rule, gt, entry)
+        return sources
     if sources and not rule.accepts_any:
         image_types = [t for t in entry.generation_types if entry.inputs[t].accepts_any]
         raise MediagateError(
@@ -141,18 +163,6 @@ def check_inputs(
             "unsupported_video_url",
             f"{entry.id} does not accept video files in source_media_urls.",
             got=[s.url for s in sources if s.kind == "video"],
-        )
-    if not sources and rule.requires_any:
-        needs = [
-            _count_phrase(c.min, k)
-            for c, k in ((rule.images, "image"), (rule.videos, "video"))
-            if c.min
-        ]
-        raise MediagateError(
-            "source_media_required",
-            f"{entry.id} needs {' and '.join(needs)} in source_media_urls for {gt}.",
-            min_images=rule.images.min or None,
-            min_videos=rule.videos.min or None,
         )
     for n, c, kind in ((n_img, rule.images, "image"), (n_vid, rule.videos, "video")):
         if n > c.max:

@@ -11,6 +11,7 @@ from mediagate.catalog.schema import MODEL_PARAMS, GenerationType
 from mediagate.catalog.urls import check_url, classify
 from mediagate.errors import MediagateError
 
+_MODEL_PARAM_SET = frozenset(MODEL_PARAMS)
 _TRIM_RANGE_MAX_S = 10.0
 _TRIM_END_MAX_S = 30.0
 
@@ -35,15 +36,16 @@ def character_ids_of(args: Mapping[str, Any], ctx: Ctx) -> list[str]:
 def model_params(
     args: Mapping[str, Any], gt: GenerationType, character_ids: list[str], ctx: Ctx
 ) -> dict[str, Any]:
+    """Check the model-specific parameters; fill defaults; warn about ones the model ignores."""
     entry = ctx.entry
+    specs = entry.params_by_name
+    for name, value in args.items():
+        if value is not None and name in _MODEL_PARAM_SET and name not in specs:
+            ctx.ignored(name, "this model does not take it.")
     out: dict[str, Any] = {}
-    for name in MODEL_PARAMS:
+    for spec in entry.params:
+        name = spec.name
         value = args.get(name)
-        spec = entry.param(name)
-        if spec is None:
-            if value is not None:
-                ctx.ignored(name, "this model does not take it.")
-            continue
         if value is None:
             if spec.default is not None:
                 out[name] = spec.default
@@ -65,7 +67,7 @@ def model_params(
             out[name] = as_number(name, value)
         else:  # pragma: no cover - every declared type is handled above
             raise AssertionError(f"unhandled parameter type {spec.type}")
-    if entry.param("video_trim_start_s") is not None:
+    if "video_trim_start_s" in specs:
         _trim_window(out)
     return out
 

@@ -2,25 +2,26 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
 
 from mediagate.catalog.schema import GenerationType, MediaKind
 
 _SHORT_EDGE = {"480p": 480, "720p": 720, "1080p": 1080, "4k": 2160}
 
 
-@dataclass(slots=True, frozen=True)
-class SourceMedia:
+class SourceMedia(NamedTuple):
     """One input file: its URL and the kind its extension says it is."""
 
     url: str
     kind: MediaKind
 
 
-@dataclass(slots=True)
-class GenerationRequest:
-    """A ``generate_media`` call after validation: every option explicit, defaults applied."""
+class GenerationRequest(NamedTuple):
+    """A ``generate_media`` call after validation: every option explicit, defaults applied.
+
+    Immutable (a NamedTuple: validation builds one per call, on the hot path).
+    """
 
     model: str
     media_type: str
@@ -39,7 +40,7 @@ class GenerationRequest:
     width: int
     height: int
     provider: str | None = None
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[str] = []  # noqa: RUF012 - never mutated in place; always passed explicitly
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (stored with the job and shown to agents)."""
@@ -100,6 +101,7 @@ def _even(x: float) -> int:
     return max(2, 2 * round(x / 2))
 
 
+@lru_cache(maxsize=512)
 def image_size(aspect: str, long_edge: int) -> tuple[int, int]:
     """Pixel size of an image: the tier's long edge, the other edge from the ratio (even)."""
     a, b = _ratio(aspect, (1, 1))
@@ -108,6 +110,7 @@ def image_size(aspect: str, long_edge: int) -> tuple[int, int]:
     return _even(long_edge * a / b), long_edge
 
 
+@lru_cache(maxsize=512)
 def video_size(aspect: str, output_resolution: str) -> tuple[int, int]:
     """Pixel size of a video: the tier fixes the short edge (720p → 720), the ratio the long one."""
     short = _SHORT_EDGE.get(output_resolution, 720)

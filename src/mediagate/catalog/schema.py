@@ -6,6 +6,7 @@ misspelt key or a wrong type fails at start-up (and in ``tests/catalog``), never
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -81,11 +82,11 @@ class InputRule(_Strict):
     video_reference_not_allowed: bool = False
     note: str | None = None
 
-    @property
+    @cached_property
     def accepts_any(self) -> bool:
         return (self.images.max + self.videos.max + self.audios.max) > 0
 
-    @property
+    @cached_property
     def requires_any(self) -> bool:
         return (self.images.min + self.videos.min + self.audios.min) > 0
 
@@ -119,6 +120,14 @@ class DurationSpec(_Strict):
     @property
     def configurable(self) -> bool:
         return self.kind in ("options", "range")
+
+    def accepts(self, seconds: int) -> bool:
+        """Whether ``seconds`` is a valid configurable length."""
+        if self.kind == "options":
+            return seconds in (self.options or ())
+        if self.kind == "range":
+            return (self.min or 0) <= seconds <= (self.max or 0)
+        return seconds == self.default
 
     def allowed(self) -> list[int]:
         """Every accepted value, for error details and docs."""
@@ -289,11 +298,13 @@ class ModelEntry(_Strict):
             raise ValueError("negative_prompt_max without negative_prompt support")
         return self
 
+    @cached_property
+    def params_by_name(self) -> dict[str, ParamSpec]:
+        """The model-specific parameters, by name (validation's hot path looks them up)."""
+        return {p.name: p for p in self.params}
+
     def param(self, name: str) -> ParamSpec | None:
-        for p in self.params:
-            if p.name == name:
-                return p
-        return None
+        return self.params_by_name.get(name)
 
 
 class Family(_Strict):

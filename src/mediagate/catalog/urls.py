@@ -9,9 +9,10 @@ literal addresses (in any spelling ``inet_aton`` accepts) that are not public.
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
-from typing import Literal
-from urllib.parse import SplitResult, urlsplit
+from typing import Literal, NamedTuple
+from urllib.parse import urlsplit
 
 from mediagate.errors import MediagateError
 
@@ -28,23 +29,29 @@ _KIND_BY_EXT: dict[str, MediaKind] = {
 }
 
 _BLOCKED_NAMES = frozenset({"localhost", "metadata.google.internal", "metadata", "instance-data"})
+_IPV4_LAST = frozenset("0123456789abcdefABCDEFxX.")
+_IPV4ISH = re.compile(r"^[0-9a-fA-FxX.]+$")
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
 _NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
 _SIX_TO_FOUR = ipaddress.ip_network("2002::/16")
 
 
-def extension(url: str) -> str:
-    """Lower-case file extension of the URL's path, without the dot ('' when none)."""
-    path = urlsplit(url).path
+def extension(url: str, path: str | None = None) -> str:
+    """Lower-case file extension of the URL's path, without the dot ('' when none).
+
+    ``path`` skips re-parsing when the caller already split the URL.
+    """
+    if path is None:
+        path = urlsplit(url).path
     name = path.rsplit("/", 1)[-1]
     if "." not in name:
         return ""
     return name.rsplit(".", 1)[-1].lower()
 
 
-def classify(url: str) -> MediaKind | None:
+def classify(url: str, path: str | None = None) -> MediaKind | None:
     """Media kind by file extension, as the seeds describe; ``None`` when unrecognised."""
-    return _KIND_BY_EXT.get(extension(url))
+    return _KIND_BY_EXT.get(extension(url, path))
 
 
 def _embedded_ipv4(addr: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
@@ -90,6 +97,10 @@ def literal_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address 
     octal (0177.0.0.1), hex (0x7f.1) and short (127.1).
     """
     h = host.strip("[]")
+    if ":" not in h and (h[-1:] not in _IPV4_LAST or not _IPV4ISH.match(h)):
+        # Only digits, hex letters, x and dots can spell an IPv4 address; a name with any other
+        # letter is a host name (checked after resolution by the fetcher).
+        return None
     try:
         return ipaddress.ip_address(h.split("%", 1)[0] if ":" in h else h)
     except ValueError:
@@ -102,6 +113,25 @@ def literal_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address 
         return None
 
 
+def _host_port(netloc: str) -> tuple[str | None, int | None]:
+    """Lower-case host and port of a credential-free netloc; host ``None`` when malformed."""
+    if netloc.startswith("["):
+        end = netloc.find("]")
+        if end < 0:
+            return None, None
+        host, rest = netloc[1:end], netloc[end + 1 :]
+        if rest and not rest.startswith(":"):
+            return None, None
+        port = rest[1:]
+    else:
+        host, _, port = netloc.partition(":")
+        if "[" in host or "]" in host:
+            return None, None
+    if port and (not port.isdigit() or int(port) > 65535):
+        return None, None
+    return host.lower(), int(port) if port else None
+
+
 def _unsafe(url: str, field: str, reason: str, hint: str | None = None) -> MediagateError:
     return MediagateError(
         "unsafe_source_url",
@@ -112,33 +142,69 @@ def _unsafe(url: str, field: str, reason: str, hint: str | None = None) -> Media
     )
 
 
-def check_url(url: str, *, field: str, allow_private: bool = False) -> SplitResult:
+class ParsedURL(NamedTuple):
+    """The parts of a checked http(s) URL that callers need."""
+
+    scheme: str
+    host: str
+    port: int | None
+    path: str
+
+
+def split_http_url(url: str) -> ParsedURL | None:
+    """Split an absolute http(s) URL; ``None`` when it is not one or is malformed.
+
+    Deliberately strict and small (no relative forms, no backslashes), so that what we check is
+    exactly what the fetcher later connects to.
+    """
+    scheme, sep, rest = url.partition("://")
+    scheme = scheme.lower()
+    if not sep or scheme not in ("http", "https") or "\\" in url:
+        return None
+    end = len(rest)
+    for ch in "/?#":
+        i = rest.find(ch)
+        if 0 <= i < end:
+            end = i
+    netloc, tail = rest[:end], rest[end:]
+    if "@" in netloc:
+        return ParsedURL(scheme, "@", None, "")
+    path = tail
+    for ch in "?#":
+        i = path.find(ch)
+        if i >= 0:
+            path = path[:i]
+    host, port = _host_port(netloc)
+    if host is None:
+        return None
+    return ParsedURL(scheme, host, port, path)
+
+
+def check_url(url: str, *, field: str, allow_private: bool = False) -> ParsedURL:
     """Return the parsed URL or raise ``unsafe_source_url``.
 
     http/https only; no user:password@; no host that is literally a non-public address or a
     well-known internal name, unless ``allow_private`` (tests and local setups).
     """
-    if any(c in url for c in "\r\n\t\x00 "):
+    if not url.isprintable() or " " in url:
         raise _unsafe(url, field, "contains whitespace or control characters.")
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname
-        _ = parts.port
-    except ValueError:
-        raise _unsafe(url, field, "is not a valid URL.") from None
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https"):
+    parts = split_http_url(url)
+    if parts is None:
+        scheme = url.partition(":")[0].lower() if ":" in url else ""
+        if scheme in ("http", "https"):
+            raise _unsafe(url, field, "is not a valid URL.")
         local_hint = None
         if scheme in ("", "file") or url.startswith("/"):
             local_hint = "Local files are not accepted here; pass a public http(s) URL."
         raise _unsafe(url, field, "must be an http or https URL.", local_hint)
-    if "@" in parts.netloc or parts.username is not None or parts.password is not None:
+    host = parts.host
+    if host == "@":
         raise _unsafe(url, field, "must not embed credentials (user:password@).")
     if not host:
         raise _unsafe(url, field, "has no host.")
     if allow_private:
         return parts
-    name = host.rstrip(".").lower()
+    name = host.rstrip(".")
     if name in _BLOCKED_NAMES or name.endswith((".localhost", ".internal", ".local")):
         raise _unsafe(url, field, f"points at an internal host ({name}).")
     addr = literal_address(name)

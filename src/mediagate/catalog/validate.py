@@ -59,11 +59,10 @@ def validate_generate(
     Returns the normalized request (defaults applied, duration in seconds, sources classified,
     output size computed) or raises ``MediagateError`` with a stable code.
     """
-    if not isinstance(args, Mapping):
+    if not isinstance(args, (dict, Mapping)):
         raise bad_arg("arguments", "an object", args)
-    unknown = [k for k in args if k not in _ALL_FIELDS]
-    if unknown:
-        key = str(unknown[0])
+    if not _ALL_FIELDS.issuperset(args):
+        key = str(next(k for k in args if k not in _ALL_FIELDS))
         raise MediagateError(
             "invalid_arguments",
             f"Unknown parameter {key!r}.",
@@ -187,6 +186,10 @@ def parse_duration(value: object) -> float | None:
     if isinstance(value, (int, float)):
         return float(value) if math.isfinite(value) else None
     if isinstance(value, str):
+        # Fast path for the common spellings "5" and "5s".
+        digits = value[:-1] if value.endswith("s") else value
+        if digits.isdigit():
+            return float(digits)
         m = _DURATION_RE.match(value)
         if m:
             return float(m.group(1))
@@ -212,8 +215,8 @@ def _duration(value: object, ctx: Ctx) -> int | None:
             )
             ctx.ignored("duration", why)
         return spec.default
-    allowed = spec.allowed()
-    if seconds is None or seconds != int(seconds) or int(seconds) not in allowed:
+    if seconds is None or seconds != int(seconds) or not spec.accepts(int(seconds)):
+        allowed = spec.allowed()
         shown: list[int] | str = (
             allowed if spec.kind == "options" else f"{spec.min}-{spec.max} (integer seconds)"
         )
@@ -240,6 +243,8 @@ def _aspect_ratio(value: object, ctx: Ctx) -> str:
         return spec.default
     if not isinstance(value, str):
         raise bad_arg("aspect_ratio", "a string such as 16:9", value)
+    if value in spec.allowed and not spec.ignored:
+        return value
     aspect = value.strip().lower().replace(" ", "").replace("x", ":").replace("/", ":")
     if spec.ignored:
         if aspect != spec.default:
