@@ -1,0 +1,123 @@
+"""JSON shapes of catalog entries for agents: compact rows, full limit tables, voices.
+
+Compact rows are what ``get_models`` returns by default: enough to pick a model (and they cost
+the agent's context, so they stay small); ``detail`` gives the whole limit table.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mediagate.catalog.registry import Catalog
+from mediagate.catalog.schema import ModelEntry
+
+
+def price_summary(entry: ModelEntry) -> str | None:
+    """One short human string for the price, ``None`` when unpublished."""
+    p = entry.pricing
+    if p.kind == "flat":
+        return f"{p.credits:g} credits"
+    if p.kind == "per_second":
+        text = f"{p.rate:g} credits/s"
+        if p.audio_rate is not None:
+            text += f", {p.audio_rate:g}/s with sound"
+        if p.ref_video_billing:
+            text += ", billed on reference + output seconds"
+        return text
+    if p.kind == "per_tier" and entry.resolution is not None:
+        return ", ".join(f"{t.id}: {t.credits:g}" for t in entry.resolution.tiers) + " credits"
+    return None
+
+
+def _inputs_summary(entry: ModelEntry) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for gt in entry.generation_types:
+        rule = entry.inputs[gt]
+        parts = []
+        for c, kind in ((rule.images, "image"), (rule.videos, "video"), (rule.audios, "audio")):
+            if c.max:
+                span = str(c.max) if c.min == c.max else f"{c.min}-{c.max}"
+                parts.append(f"{span} {kind}")
+        out[gt] = ", ".join(parts) or "none"
+    return out
+
+
+def compact_row(entry: ModelEntry, providers: list[str] | None = None) -> dict[str, Any]:
+    """The short form of a model: what an agent needs to choose one."""
+    row: dict[str, Any] = {
+        "id": entry.id,
+        "name": entry.name,
+        "media_type": entry.media_type,
+        "generation_types": list(entry.generation_types),
+        "inputs": _inputs_summary(entry),
+        "price": price_summary(entry),
+        "estimated_time_seconds": entry.estimated_time_seconds,
+    }
+    if entry.family:
+        row["family"] = entry.family
+    if entry.duration is not None and entry.duration.configurable:
+        row["durations"] = (
+            entry.duration.options
+            if entry.duration.kind == "options"
+            else f"{entry.duration.min}-{entry.duration.max}"
+        )
+    if not entry.aspect_ratio.ignored:
+        row["aspect_ratios"] = list(entry.aspect_ratio.allowed)
+    if entry.resolution is not None and not entry.resolution.fixed:
+        row["resolutions"] = [t.id for t in entry.resolution.tiers]
+    if entry.video_audio is not None:
+        row["video_audio"] = entry.video_audio
+    if providers is not None:
+        row["providers"] = providers
+    return row
+
+
+def detail(entry: ModelEntry, providers: list[str] | None = None) -> dict[str, Any]:
+    """The full limit table of one model, as validation enforces it."""
+    data = entry.model_dump(mode="json", exclude_none=True, exclude_defaults=False)
+    data["price"] = price_summary(entry)
+    data["supports_sound"] = entry.supports_sound
+    if providers is not None:
+        data["providers"] = providers
+    return data
+
+
+def matches(
+    entry: ModelEntry,
+    *,
+    media_type: str | None = None,
+    generation_type: str | None = None,
+    family: str | None = None,
+    search: str | None = None,
+) -> bool:
+    """Whether ``entry`` passes ``get_models``' filters (all case-insensitive)."""
+    if media_type and entry.media_type != media_type.lower():
+        return False
+    if generation_type and generation_type.lower() not in entry.generation_types:
+        return False
+    if family and (entry.family or "").lower() != family.lower():
+        return False
+    if search:
+        hay = " ".join((entry.id, entry.name, entry.family or "", entry.usage_notes)).lower()
+        return all(word in hay for word in search.lower().split())
+    return True
+
+
+def voices_of(
+    catalog: Catalog, *, model: str | None = None, search: str | None = None
+) -> list[dict[str, Any]]:
+    """Voice catalogs with their voices, optionally for one model and filtered by a search text."""
+    wanted = None
+    if model is not None:
+        wanted = catalog.resolve(model).voices
+    out = []
+    for vc in catalog.voice_catalogs.values():
+        if model is not None and vc.id != wanted:
+            continue
+        voices = [v.model_dump() for v in vc.voices]
+        if search:
+            needle = search.lower()
+            voices = [v for v in voices if any(needle in str(x).lower() for x in v.values())]
+        models = sorted(m.id for m in catalog.models.values() if m.voices == vc.id)
+        out.append({"catalog": vc.id, "name": vc.name, "models": models, "voices": voices})
+    return out
