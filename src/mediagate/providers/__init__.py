@@ -1,0 +1,1 @@
+"""Upstream providers, one package each; the local provider renders real files offline."""

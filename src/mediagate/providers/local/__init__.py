@@ -1,0 +1,1 @@
+"""The embedded local provider: makes real media offline so mediagate works without an API key."""
