@@ -5,9 +5,11 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from mediagate.catalog.registry import Catalog
 from mediagate.catalog.schema import ModelEntry
+from mediagate.catalog.urls import ParsedURL, check_url
 from mediagate.errors import MediagateError
 
 
@@ -64,13 +66,28 @@ def as_number(field: str, value: object) -> float:
 class Ctx:
     """Per-call state: the catalog, the entry, the warnings gathered so far."""
 
-    __slots__ = ("allow_private", "catalog", "entry", "warnings")
+    __slots__ = ("allow_private", "catalog", "entry", "trusted", "warnings")
 
-    def __init__(self, catalog: Catalog, entry: ModelEntry, allow_private: bool) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        entry: ModelEntry,
+        allow_private: bool,
+        trusted: tuple[str, ...] = (),
+    ) -> None:
+        self.trusted = trusted
         self.catalog = catalog
         self.entry = entry
         self.allow_private = allow_private
         self.warnings: list[str] = []
+
+    def check_url(self, url: str, field: str) -> ParsedURL:
+        """``check_url`` that also accepts our own media URLs (outputs fed back as inputs)."""
+        for prefix in self.trusted:
+            if url.startswith(prefix) and ".." not in url:
+                parts = urlsplit(url)
+                return ParsedURL(parts.scheme, parts.hostname or "", parts.port, parts.path)
+        return check_url(url, field=field, allow_private=self.allow_private)
 
     def ignored(self, field: str, why: str) -> None:
         self.warnings.append(f"{field} is ignored by {self.entry.id}: {why}")

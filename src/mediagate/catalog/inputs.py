@@ -8,7 +8,7 @@ from typing import Any
 from mediagate.catalog._common import Ctx, bad_arg
 from mediagate.catalog.request import SourceMedia
 from mediagate.catalog.schema import GENERATION_TYPES, GenerationType, InputRule, ModelEntry
-from mediagate.catalog.urls import check_url, classify, extension
+from mediagate.catalog.urls import classify, extension
 from mediagate.errors import MediagateError
 
 
@@ -26,7 +26,7 @@ def parse_sources(value: object, ctx: Ctx) -> list[SourceMedia]:
         field = f"source_media_urls[{i}]"
         if not isinstance(url, str) or not (url := url.strip()):
             raise bad_arg(field, "a non-empty URL string", url)
-        parts = check_url(url, field=field, allow_private=ctx.allow_private)
+        parts = ctx.check_url(url, field)
         kind = classify(url, parts.path)
         if kind is None:
             ext = extension(url, parts.path)

@@ -8,7 +8,7 @@ from typing import Any
 
 from mediagate.catalog._common import Ctx, as_bool, as_number, bad_arg
 from mediagate.catalog.schema import MODEL_PARAMS, GenerationType
-from mediagate.catalog.urls import check_url, classify
+from mediagate.catalog.urls import classify
 from mediagate.errors import MediagateError
 
 _MODEL_PARAM_SET = frozenset(MODEL_PARAMS)
@@ -95,7 +95,7 @@ def _image_url(field: str, value: object, ctx: Ctx) -> str:
     if not isinstance(value, str) or not value.strip():
         raise bad_arg(field, "an image URL string", value)
     url = value.strip()
-    check_url(url, field=field, allow_private=ctx.allow_private)
+    ctx.check_url(url, field)
     kind = classify(url)
     if kind not in (None, "image"):
         raise MediagateError(
@@ -184,7 +184,7 @@ def _kling_elements(value: object, ctx: Ctx) -> list[dict[str, Any]]:
         clean: list[str] = []
         for j, url in enumerate(urls):
             url = url.strip()
-            check_url(url, field=f"kling_elements[{i}].urls[{j}]", allow_private=ctx.allow_private)
+            ctx.check_url(url, f"kling_elements[{i}].urls[{j}]")
             kind = classify(url)
             if kind not in (None, want_kind):
                 raise _bad_element(i, f"URL {j} is a {kind} file; expected {want_kind}.")

@@ -40,6 +40,8 @@ class GenerationRequest(NamedTuple):
     width: int
     height: int
     provider: str | None = None
+    #: Image file format (png, jpeg, webp); videos are always MP4.
+    output_format: str = "png"
     warnings: list[str] = []  # noqa: RUF012 - never mutated in place; always passed explicitly
 
     def to_dict(self) -> dict[str, Any]:
@@ -62,6 +64,7 @@ class GenerationRequest(NamedTuple):
             "width": self.width,
             "height": self.height,
             "provider": self.provider,
+            "output_format": self.output_format,
             "warnings": list(self.warnings),
         }
 
@@ -86,6 +89,7 @@ class GenerationRequest(NamedTuple):
             width=data["width"],
             height=data["height"],
             provider=data.get("provider"),
+            output_format=data.get("output_format", "png"),
             warnings=list(data.get("warnings", [])),
         )
 

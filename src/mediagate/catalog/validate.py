@@ -36,6 +36,7 @@ COMMON_FIELDS: tuple[str, ...] = (
     "resolution",
     "sound",
     "seed",
+    "output_format",
 )
 #: Handled by the server, not by validation; accepted and left alone here.
 SERVER_FIELDS: tuple[str, ...] = (
@@ -43,7 +44,6 @@ SERVER_FIELDS: tuple[str, ...] = (
     "idempotency_key",
     "wait_seconds",
     "output_dir",
-    "output_format",
     "allow_downgrade",
 )
 _ALL_FIELDS = frozenset((*COMMON_FIELDS, *MODEL_PARAMS, *SERVER_FIELDS))
@@ -52,12 +52,17 @@ _MAX_SEED = 2**63 - 1
 
 
 def validate_generate(
-    args: Mapping[str, Any], catalog: Catalog, *, allow_private_urls: bool = False
+    args: Mapping[str, Any],
+    catalog: Catalog,
+    *,
+    allow_private_urls: bool = False,
+    trusted_url_prefixes: tuple[str, ...] = (),
 ) -> GenerationRequest:
     """Validate ``generate_media`` arguments against the model's limit table.
 
     Returns the normalized request (defaults applied, duration in seconds, sources classified,
     output size computed) or raises ``MediagateError`` with a stable code.
+    ``trusted_url_prefixes`` are this server's own media URLs, accepted as inputs as they are.
     """
     if not isinstance(args, (dict, Mapping)):
         raise bad_arg("arguments", "an object", args)
@@ -90,7 +95,7 @@ def validate_generate(
             )
         provider, model_name = prefix, rest
     entry = catalog.resolve(model_name)
-    ctx = Ctx(catalog, entry, allow_private_urls)
+    ctx = Ctx(catalog, entry, allow_private_urls, trusted_url_prefixes)
 
     prompt = as_str(args, "prompt")
     if prompt is None or not prompt.strip():
@@ -119,6 +124,7 @@ def validate_generate(
         long_edge = entry.quality.long_edge[quality]
     sound = _sound(args.get("sound"), ctx)
     seed = _seed(args.get("seed"))
+    output_format = _output_format(args.get("output_format"), ctx)
     params = model_params(args, generation_type, character_ids, ctx)
 
     if entry.media_type == "image":
@@ -153,6 +159,7 @@ def validate_generate(
         width=width,
         height=height,
         provider=provider,
+        output_format=output_format,
         warnings=ctx.warnings,
     )
 
@@ -349,6 +356,29 @@ def _sound(value: object, ctx: Ctx) -> bool | None:
     else:
         ctx.ignored("sound", "this model generates no audio.")
     return None
+
+
+_FORMATS = {"png": "png", "jpeg": "jpeg", "jpg": "jpeg", "webp": "webp"}
+
+
+def _output_format(value: object, ctx: Ctx) -> str:
+    if value is None or value == "":
+        return "png"
+    if not isinstance(value, str):
+        raise bad_arg("output_format", "a string", value)
+    fmt = _FORMATS.get(value.strip().lower())
+    if fmt is None:
+        raise MediagateError(
+            "invalid_arguments",
+            f"output_format must be png, jpeg or webp; got {value!r}.",
+            field="output_format",
+            allowed=["png", "jpeg", "webp"],
+            got=value,
+        )
+    if ctx.entry.media_type != "image":
+        ctx.ignored("output_format", "videos are always MP4.")
+        return "png"
+    return fmt
 
 
 def _seed(value: object) -> int | None:

@@ -1,0 +1,207 @@
+"""The embedded local provider: real files rendered offline, with an upstream-like lifecycle.
+
+Rendering runs in a small process pool (CPU-bound; never on the event loop). Alongside it a
+simulated timeline — the model's typical upstream time × ``MEDIAGATE_LOCAL_DELAY_SCALE`` —
+drives ``queued → processing (n%) → completed`` so agents see what a real provider does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import hashlib
+import multiprocessing
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from mediagate.catalog.estimate import estimate_time
+from mediagate.catalog.request import GenerationRequest
+from mediagate.errors import MediagateError
+from mediagate.jobs.model import Generation, GenerationStatus
+from mediagate.media.store import MediaStore, StoredFile
+from mediagate.providers.base import RunContext
+
+_MIME = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
+_EXT = {"png": "png", "jpeg": "jpg", "webp": "webp"}
+_THUMB_MAX = 512
+
+
+def _render_in_worker(job: dict[str, Any]) -> dict[str, Any]:
+    """Runs in a worker process: render, write the files, return what was written."""
+    from mediagate.providers.local import render
+
+    folder = Path(job["folder"])
+    if job["media_type"] == "video":
+        path = folder / "video.mp4"
+        info = render.render_video(
+            path=str(path),
+            prompt=job["prompt"],
+            seed=job["seed"],
+            width=job["width"],
+            height=job["height"],
+            duration_s=job["duration_s"],
+            audio=job["audio"],
+            source=job["source"],
+        )
+        return {"path": str(path), **info}
+    fmt = job["fmt"]
+    data = render.render_image(
+        prompt=job["prompt"],
+        seed=job["seed"],
+        width=job["width"],
+        height=job["height"],
+        fmt=fmt,
+        source=job["source"],
+    )
+    path = folder / f"image.{_EXT[fmt]}"
+    tmp = path.with_suffix(path.suffix + ".part")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+    thumb = _thumbnail(path, folder / "thumbnail.jpg")
+    return {
+        "path": str(path),
+        "width": job["width"],
+        "height": job["height"],
+        "size_bytes": len(data),
+        "mime_type": _MIME[fmt],
+        "poster_path": str(thumb),
+    }
+
+
+def _thumbnail(src: Path, dst: Path) -> Path:
+    from PIL import Image
+
+    with Image.open(src) as im:
+        im.thumbnail((_THUMB_MAX, _THUMB_MAX))
+        im.convert("RGB").save(dst, "JPEG", quality=85)
+    return dst
+
+
+def _seed_for(request: GenerationRequest, generation: Generation) -> int:
+    # Without an explicit seed, derive one from the id so a resumed job renders the same file.
+    if request.seed is not None:
+        return request.seed % (2**63)
+    return int.from_bytes(hashlib.sha256(generation.id.encode()).digest()[:6], "big")
+
+
+class LocalProvider:
+    """Renders every catalog model offline (images and videos), no key, no network."""
+
+    name = "local"
+
+    def __init__(self, *, delay_scale: float = 0.1, workers: int = 2) -> None:
+        self.delay_scale = delay_scale
+        self.workers = workers
+        self._pool: concurrent.futures.ProcessPoolExecutor | None = None
+
+    def _executor(self) -> concurrent.futures.ProcessPoolExecutor:
+        if self._pool is None:
+            # spawn: the server process has threads (SQLite writer, event loop); fork is unsafe.
+            self._pool = concurrent.futures.ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=multiprocessing.get_context("spawn")
+            )
+        return self._pool
+
+    async def run(self, ctx: RunContext) -> list[StoredFile]:
+        """Render the request's file and walk the lifecycle while it renders."""
+        request = ctx.request
+        entry = ctx.catalog.models[request.model]
+        loop = asyncio.get_running_loop()
+        await ctx.report(GenerationStatus.QUEUED, 0.0, "queued on the local renderer")
+        source = _source_bytes(request, ctx.media)
+        job = {
+            "folder": str(ctx.folder),
+            "media_type": request.media_type,
+            "prompt": request.prompt,
+            "seed": _seed_for(request, ctx.generation),
+            "width": request.width,
+            "height": request.height,
+            "duration_s": float(request.duration_s or 5),
+            "audio": request.has_audio,
+            "fmt": request.output_format,
+            "source": source,
+        }
+        simulated = estimate_time(entry, request) * self.delay_scale
+        started = time.monotonic()
+        await ctx.report(GenerationStatus.PROCESSING, 0.0, "rendering 0%")
+        future = loop.run_in_executor(self._executor(), _render_in_worker, job)
+        tick = min(1.0, max(0.05, simulated / 50))
+        try:
+            while True:
+                elapsed = time.monotonic() - started
+                if future.done() and elapsed >= simulated:
+                    break
+                fraction = min(elapsed / simulated, 0.99) if simulated > 0 else 0.5
+                pct = round(fraction * 100, 1)
+                await ctx.report(GenerationStatus.PROCESSING, pct, f"rendering {int(pct)}%")
+                await asyncio.wait([future], timeout=tick)
+            info = future.result()
+        except asyncio.CancelledError:
+            future.add_done_callback(lambda _f: _remove_outputs(ctx.folder))
+            raise
+        except (ValueError, OSError) as exc:
+            raise MediagateError(
+                "upstream_error", f"The local renderer could not make this file: {exc}"
+            ) from exc
+        return [_stored(info, request, ctx.media)]
+
+    async def cancel(self, generation: Generation) -> None:
+        """Nothing upstream to cancel: the runner stops the task."""
+
+    async def aclose(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+
+def _stored(info: dict[str, Any], request: GenerationRequest, media: MediaStore) -> StoredFile:
+    path = Path(info["path"])
+    poster = info.get("poster_path")
+    return StoredFile(
+        relpath=media.relpath(path),
+        media_type=request.media_type,
+        mime_type=info["mime_type"],
+        size_bytes=path.stat().st_size,
+        width=info["width"],
+        height=info["height"],
+        duration_s=info.get("duration_s"),
+        thumbnail_relpath=media.relpath(Path(poster)) if poster else None,
+        has_audio=info.get("has_audio") if request.media_type == "video" else None,
+    )
+
+
+def _remove_outputs(folder: Path) -> None:
+    for child in folder.glob("*"):
+        if child.is_file():
+            child.unlink(missing_ok=True)
+
+
+def _source_bytes(request: GenerationRequest, media: MediaStore) -> bytes | None:
+    """The first source image, when it is one of our own stored files.
+
+    Remote URLs are not fetched here: outbound fetching goes through the guarded fetcher only.
+    """
+    for src in request.sources:
+        if src.kind != "image":
+            continue
+        path = _own_file(src.url, media)
+        if path is not None:
+            return path.read_bytes()
+        return None
+    return None
+
+
+def _own_file(url: str, media: MediaStore) -> Path | None:
+    parts = urlsplit(url)
+    if parts.scheme == "file":
+        candidate = Path(unquote(parts.path)).resolve()
+        try:
+            rel = candidate.relative_to(media.root.resolve()).as_posix()
+        except ValueError:
+            return None
+        return media.resolve(rel)
+    if media.base_url is not None and url.startswith(media.base_url + "/media/"):
+        return media.resolve(unquote(url[len(media.base_url) + len("/media/") :]))
+    return None
