@@ -99,13 +99,6 @@ aspect_ratio = { default = "4:3" }
     assert entry.aspect_ratio.default == "4:3"
 
 
-DUPLICATES_XFAIL = pytest.mark.xfail(
-    strict=True,
-    reason="GUIDE §4.4 'a bad table fails at start-up'; loader.check_consistency looks for "
-    "duplicate model ids, but Catalog() already dropped them with setdefault (and the registry's "
-    "'ids are unique case-insensitively' is never checked), so a duplicate id loads silently",
-)
-
 BROKEN: list[Any] = [
     ("unknown-model-key", IMAGE_MODEL.replace('name = "Pic"', 'name = "Pic"\ncolour = "red"')),
     ("unknown-nested-key", IMAGE_MODEL.replace("images = { min = 1, max = 4 }",
@@ -156,9 +149,8 @@ BROKEN: list[Any] = [
     ("family-is-also-a-model", VIDEO_MODEL.replace('family = "clip"\n', "")
                                .replace('id = "clip-720p"', 'id = "clip"') + VIDEO_MODEL + FAMILY),
     ("family-without-hint", VIDEO_MODEL + FAMILY.replace('hint = "Pick a resolution."\n', "")),
-    pytest.param("duplicate-model-id", IMAGE_MODEL + IMAGE_MODEL, marks=DUPLICATES_XFAIL),
-    pytest.param("duplicate-model-id-by-case", IMAGE_MODEL + IMAGE_MODEL.replace('"pic"', '"PIC"'),
-                 marks=DUPLICATES_XFAIL),
+    pytest.param("duplicate-model-id", IMAGE_MODEL + IMAGE_MODEL),
+    pytest.param("duplicate-model-id-by-case", IMAGE_MODEL + IMAGE_MODEL.replace('"pic"', '"PIC"')),
     ("video-ref-sibling-takes-no-video", VIDEO_MODEL.replace(
         'video_audio = "included"', 'video_audio = "included"\nvideo_ref_variant = "pic"')
         + IMAGE_MODEL),

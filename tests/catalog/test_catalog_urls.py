@@ -178,12 +178,6 @@ def test_malformed_urls_are_refused(url: str) -> None:
     _refused(url)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="check_url: 'Return the parsed URL or raise unsafe_source_url'; _host_port trusts "
-    "str.isdigit() for the port, so a superscript-digit port crashes int() with ValueError",
-)
 def test_unicode_digit_port_is_refused_cleanly() -> None:
     _refused("http://cdn.example.com:²/a.jpg")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from mediagate.catalog.registry import Catalog
 from mediagate.catalog.schema import ModelEntry
@@ -55,12 +55,20 @@ def as_bool(field: str, value: object) -> bool:
     raise bad_arg(field, "a boolean", value)
 
 
+#: Larger magnitudes are refused as numbers (they overflow floats and mean nothing here).
+MAX_MAGNITUDE = 10**15
+
+
 def as_number(field: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise bad_arg(field, "a number", value)
+    if isinstance(value, int):
+        if abs(value) > MAX_MAGNITUDE:
+            raise bad_arg(field, "a number of sensible size", value, f"{field} is out of range.")
+        return float(value)
     if not math.isfinite(value):
         raise bad_arg(field, "a finite number", value, f"{field} must be a finite number.")
-    return float(value)
+    return value
 
 
 class Ctx:
@@ -84,9 +92,12 @@ class Ctx:
     def check_url(self, url: str, field: str) -> ParsedURL:
         """``check_url`` that also accepts our own media URLs (outputs fed back as inputs)."""
         for prefix in self.trusted:
-            if url.startswith(prefix) and ".." not in url:
+            # Prefixes end with "/" (so "http://h:8000" cannot match "http://h:8000.evil/");
+            # any dot-segment, encoded or not, disqualifies the URL.
+            if url.startswith(prefix) and prefix.endswith("/"):
                 parts = urlsplit(url)
-                return ParsedURL(parts.scheme, parts.hostname or "", parts.port, parts.path)
+                if ".." not in unquote(parts.path) and not parts.query and "\\" not in url:
+                    return ParsedURL(parts.scheme, parts.hostname or "", parts.port, parts.path)
         return check_url(url, field=field, allow_private=self.allow_private)
 
     def ignored(self, field: str, why: str) -> None:

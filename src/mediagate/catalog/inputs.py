@@ -45,8 +45,8 @@ def resolve_generation_type(
     """The requested generation type, or the inferred one when omitted.
 
     Inference: the model's only type; else image-to-* when images are given and their count
-    reaches that mode's minimum (Seedance 1.5 Pro and Veo also take an optional image in
-    text-to-video, so one image there stays text-to-video); else the model's default.
+    reaches that mode's minimum; when it does not but text-to-* takes optional images
+    (Seedance 1.5 Pro with one image), text-to-*; else the model's default.
     """
     raw = args.get("generation_type")
     if raw is None:
@@ -100,6 +100,23 @@ def _missing_sources(rule: InputRule, gt: GenerationType, entry: ModelEntry) -> 
     )
 
 
+def _check_slots(
+    rule: InputRule, entry: ModelEntry, n_img: int, n_vid: int, n_characters: int
+) -> None:
+    if rule.reference_slots is None:
+        return
+    used = n_img + n_vid * rule.video_slot_cost + n_characters
+    if used > rule.reference_slots:
+        raise MediagateError(
+            "too_many_references",
+            f"{entry.id} has {rule.reference_slots} reference slots; this call uses {used} "
+            f"({n_img} images, {n_vid} video × {rule.video_slot_cost}, "
+            f"{n_characters} characters).",
+            max=rule.reference_slots,
+            got=used,
+        )
+
+
 def _count_phrase(n: int, kind: str) -> str:
     return f"{n} {kind}{'' if n == 1 else 's'}"
 
@@ -124,6 +141,7 @@ def check_inputs(
     if not sources:
         if rule.requires_any:
             raise _missing_sources(rule, gt, entry)
+        _check_slots(rule, entry, 0, 0, n_characters)
         return sources
     if sources and not rule.accepts_any:
         image_types = [t for t in entry.generation_types if entry.inputs[t].accepts_any]
@@ -190,17 +208,7 @@ def check_inputs(
             max=rule.audios.max,
             got=n_aud,
         )
-    if rule.reference_slots is not None:
-        used = n_img + n_vid * rule.video_slot_cost + n_characters
-        if used > rule.reference_slots:
-            raise MediagateError(
-                "too_many_references",
-                f"{entry.id} has {rule.reference_slots} reference slots; this call uses {used} "
-                f"({n_img} images, {n_vid} video × {rule.video_slot_cost}, "
-                f"{n_characters} characters).",
-                max=rule.reference_slots,
-                got=used,
-            )
+    _check_slots(rule, entry, n_img, n_vid, n_characters)
     for kind, formats in (("image", rule.image_formats), ("video", rule.video_formats)):
         if formats is None:
             continue

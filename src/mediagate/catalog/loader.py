@@ -93,6 +93,14 @@ def parse_tables(documents: Iterable[tuple[str, str]]) -> Catalog:
         voices = _VOICES.validate_python(raw_voices)
     except ValueError as exc:
         raise CatalogError(str(exc)) from exc
+    seen: dict[str, str] = {}
+    for m in models:
+        key = m.id.casefold()
+        if key in seen:
+            raise CatalogError(
+                f"model id {m.id!r} duplicates {seen[key]!r} (ids are case-insensitive)"
+            )
+        seen[key] = m.id
     catalog = Catalog(models=models, families=families, voice_catalogs=voices)
     problems = check_consistency(catalog)
     if problems:
@@ -103,9 +111,6 @@ def parse_tables(documents: Iterable[tuple[str, str]]) -> Catalog:
 def check_consistency(catalog: Catalog) -> list[str]:
     """Cross-table checks pydantic cannot do on one entry at a time."""
     problems: list[str] = []
-    ids = [m.id for m in catalog.models.values()]
-    if len(ids) != len(set(ids)):
-        problems.append("duplicate model ids")
     for fam in catalog.families.values():
         if fam.id in catalog.models:
             problems.append(f"family {fam.id!r} is also a model id")

@@ -8,7 +8,7 @@ from typing import Any
 
 from mediagate.catalog._common import Ctx, as_bool, as_number, bad_arg
 from mediagate.catalog.schema import MODEL_PARAMS, GenerationType
-from mediagate.catalog.urls import classify
+from mediagate.catalog.urls import classify, extension
 from mediagate.errors import MediagateError
 
 _MODEL_PARAM_SET = frozenset(MODEL_PARAMS)
@@ -41,6 +41,7 @@ def model_params(
     specs = entry.params_by_name
     for name, value in args.items():
         if value is not None and name in _MODEL_PARAM_SET and name not in specs:
+            _check_type(name, value)
             ctx.ignored(name, "this model does not take it.")
     out: dict[str, Any] = {}
     for spec in entry.params:
@@ -70,6 +71,25 @@ def model_params(
     if "video_trim_start_s" in specs:
         _trim_window(out)
     return out
+
+
+_BOOL_PARAMS = frozenset({"generate_audio", "fixed_lens", "turbo", "disable_safety_checker"})
+
+
+def _check_type(name: str, value: object) -> None:
+    """Type errors are errors even for a parameter the model ignores (GUIDE §3)."""
+    if name in _BOOL_PARAMS:
+        as_bool(name, value)
+    elif name in ("video_trim_start_s", "video_trim_end_s"):
+        as_number(name, value)
+    elif name in ("voice_id", "last_frame_url"):
+        if not isinstance(value, str):
+            raise bad_arg(name, "a string", value)
+    elif name == "character_ids":
+        if not isinstance(value, (str, list, tuple)):
+            raise bad_arg(name, "an array of character id strings", value)
+    elif name == "kling_elements" and not isinstance(value, (list, tuple)):
+        raise bad_arg(name, "an array of element objects", value)
 
 
 def _voice(value: object, ctx: Ctx) -> str:
@@ -107,10 +127,14 @@ def _image_url(field: str, value: object, ctx: Ctx) -> str:
 def _trim_window(params: dict[str, Any]) -> None:
     start = params.get("video_trim_start_s", 0.0)
     end = params.get("video_trim_end_s")
-    effective_end = start + _TRIM_RANGE_MAX_S if end is None else end
+    # Seed 000: the default end is start + 10; we clamp it to the 30 s limit rather than
+    # refuse a start the agent chose legitimately (e.g. 25 → window 25–30).
+    effective_end = min(start + _TRIM_RANGE_MAX_S, _TRIM_END_MAX_S) if end is None else end
     problem = None
     if start < 0:
         problem = "video_trim_start_s must be ≥ 0."
+    elif start >= _TRIM_END_MAX_S:
+        problem = f"video_trim_start_s must be below {_TRIM_END_MAX_S:g} s."
     elif end is not None and end <= start:
         problem = "video_trim_end_s must be greater than video_trim_start_s."
     elif effective_end - start > _TRIM_RANGE_MAX_S:
@@ -140,6 +164,8 @@ def _bad_element(i: int, message: str) -> MediagateError:
     )
 
 
+#: Seed 000: "Image elements: JPG/PNG … Video elements: MP4/MOV".
+_ELEMENT_FORMATS = {"image": ("jpg", "jpeg", "png"), "video": ("mp4", "mov")}
 _ELEMENT_KEYS = frozenset({"name", "description", "element_input_urls", "element_input_video_urls"})
 
 
@@ -188,6 +214,12 @@ def _kling_elements(value: object, ctx: Ctx) -> list[dict[str, Any]]:
             kind = classify(url)
             if kind not in (None, want_kind):
                 raise _bad_element(i, f"URL {j} is a {kind} file; expected {want_kind}.")
+            ext = extension(url)
+            formats = _ELEMENT_FORMATS[want_kind]
+            if ext and ext not in formats:
+                raise _bad_element(
+                    i, f"URL {j} is .{ext}; {want_kind} elements take {', '.join(formats)}."
+                )
             clean.append(url)
         key = "element_input_urls" if images is not None else "element_input_video_urls"
         out.append({"name": name, "description": desc.strip(), key: clean})

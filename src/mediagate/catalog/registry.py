@@ -18,9 +18,7 @@ class Catalog:
         families: Iterable[Family],
         voice_catalogs: Iterable[VoiceCatalog],
     ) -> None:
-        self.models: dict[str, ModelEntry] = {}
-        for m in models:
-            self.models.setdefault(m.id, m)
+        self.models: dict[str, ModelEntry] = {m.id: m for m in models}
         self.families: dict[str, Family] = {f.id: f for f in families}
         self.voice_catalogs: dict[str, VoiceCatalog] = {v.id: v for v in voice_catalogs}
         self._voices: dict[str, dict[str, Voice]] = {

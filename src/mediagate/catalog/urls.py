@@ -127,7 +127,7 @@ def _host_port(netloc: str) -> tuple[str | None, int | None]:
         host, _, port = netloc.partition(":")
         if "[" in host or "]" in host:
             return None, None
-    if port and (not port.isdigit() or int(port) > 65535):
+    if port and (not (port.isascii() and port.isdigit()) or int(port) > 65535):
         return None, None
     return host.lower(), int(port) if port else None
 

@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from mediagate.catalog._common import Ctx, as_bool, as_number, as_str, bad_arg, type_name
+from mediagate.catalog._common import Ctx, as_bool, as_str, bad_arg
 from mediagate.catalog.inputs import check_inputs, parse_sources, resolve_generation_type
 from mediagate.catalog.params import character_ids_of, model_params
 from mediagate.catalog.registry import Catalog
@@ -47,7 +47,9 @@ SERVER_FIELDS: tuple[str, ...] = (
     "allow_downgrade",
 )
 _ALL_FIELDS = frozenset((*COMMON_FIELDS, *MODEL_PARAMS, *SERVER_FIELDS))
-_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:s|sec|secs|seconds?)?\s*$", re.IGNORECASE)
+_DURATION_RE = re.compile(
+    r"^\s*([0-9]{1,6}(?:\.[0-9]+)?)\s*(?:s|sec|secs|seconds?)?\s*$", re.IGNORECASE
+)
 _MAX_SEED = 2**63 - 1
 
 
@@ -190,12 +192,15 @@ def parse_duration(value: object) -> float | None:
     """Seconds from ``5``, ``5.0``, ``"5"`` or ``"5s"``; ``None`` when unparseable."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, (int, float)):
-        return float(value) if math.isfinite(value) else None
+    if isinstance(value, int):
+        return float(value) if abs(value) <= 10**6 else None
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
     if isinstance(value, str):
-        # Fast path for the common spellings "5" and "5s".
+        # Fast path for the common spellings "5" and "5s" (ASCII digits only: "²" is a digit
+        # to str.isdigit but not a number).
         digits = value[:-1] if value.endswith("s") else value
-        if digits.isdigit():
+        if 0 < len(digits) <= 6 and digits.isascii() and digits.isdigit():
             return float(digits)
         m = _DURATION_RE.match(value)
         if m:
@@ -206,6 +211,8 @@ def parse_duration(value: object) -> float | None:
 def _duration(value: object, ctx: Ctx) -> int | None:
     entry = ctx.entry
     spec = entry.duration
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (str, int, float))):
+        raise bad_arg("duration", 'seconds as a number or a string like "5s"', value)
     if spec is None:
         if value is not None:
             ctx.ignored("duration", "image models have no duration.")
@@ -224,6 +231,8 @@ def _duration(value: object, ctx: Ctx) -> int | None:
         return spec.default
     if seconds is None or seconds != int(seconds) or not spec.accepts(int(seconds)):
         allowed = spec.allowed()
+        # JSON has no NaN/Infinity and huge ints are noise: echo those as text.
+        echoed = value if isinstance(value, str) or seconds is not None else str(value)[:40]
         shown: list[int] | str = (
             allowed if spec.kind == "options" else f"{spec.min}-{spec.max} (integer seconds)"
         )
@@ -235,11 +244,11 @@ def _duration(value: object, ctx: Ctx) -> int | None:
                 if spec.kind == "options"
                 else f"{spec.min}–{spec.max} s (whole seconds)"
             )
-            + f"; got {value!r}.",
+            + f"; got {str(echoed)[:40]!r}.",
             allowed=shown,
             min=spec.min,
             max=spec.max,
-            got=value if isinstance(value, (str, int, float)) else type_name(value),
+            got=echoed,
         )
     return int(seconds)
 
@@ -252,7 +261,7 @@ def _aspect_ratio(value: object, ctx: Ctx) -> str:
         raise bad_arg("aspect_ratio", "a string such as 16:9", value)
     if value in spec.allowed and not spec.ignored:
         return value
-    aspect = value.strip().lower().replace(" ", "").replace("x", ":").replace("/", ":")
+    aspect = value.strip().lower()
     if spec.ignored:
         if aspect != spec.default:
             ctx.ignored("aspect_ratio", spec.note or "the output follows the input.")
@@ -271,6 +280,8 @@ def _aspect_ratio(value: object, ctx: Ctx) -> str:
 def _resolution(value: object, aspect: str, ctx: Ctx) -> tuple[str | None, int]:
     entry = ctx.entry
     spec = entry.resolution
+    if value is not None and not isinstance(value, str):
+        raise bad_arg("resolution", "a string such as 2K", value)
     if spec is None:
         if value is not None and value != "":
             where = (
@@ -319,6 +330,8 @@ def _resolution(value: object, aspect: str, ctx: Ctx) -> tuple[str | None, int]:
 
 def _quality(value: object, ctx: Ctx) -> str | None:
     spec = ctx.entry.quality
+    if value is not None and not isinstance(value, str):
+        raise bad_arg("quality", "a string", value)
     if spec is None:
         if value is not None and value != "":
             ctx.ignored("quality", "this model has no quality setting.")
@@ -384,12 +397,20 @@ def _output_format(value: object, ctx: Ctx) -> str:
 def _seed(value: object) -> int | None:
     if value is None:
         return None
-    number = as_number("seed", value)
-    if number != int(number) or not 0 <= number <= _MAX_SEED:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise bad_arg("seed", "a whole number", value)
+    # Integers are taken exactly (a float would round seeds above 2**53).
+    if isinstance(value, float):
+        if not math.isfinite(value) or value != int(value):
+            raise MediagateError(
+                "invalid_arguments", "seed must be a whole number.", field="seed", got=str(value)
+            )
+        value = int(value)
+    if not 0 <= value <= _MAX_SEED:
         raise MediagateError(
             "invalid_arguments",
             f"seed must be a whole number from 0 to {_MAX_SEED}.",
             field="seed",
-            got=value,
+            got=value if abs(value) <= 2**64 else "out of range",
         )
-    return int(number)
+    return value
