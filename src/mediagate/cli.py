@@ -1,0 +1,182 @@
+"""The ``mediagate`` command.
+
+Each subcommand is one ``_add_<name>(subparsers)`` function that declares its arguments and
+sets ``handler`` to a ``(args, settings) -> exit code`` function; list it in ``_SUBCOMMANDS``.
+Heavy imports (the MCP SDK, uvicorn) happen inside handlers so ``--help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from mediagate import __version__
+
+if TYPE_CHECKING:
+    from mediagate.server.app import ToolRegistrar
+    from mediagate.server.transports import ServeOptions
+    from mediagate.settings import Settings
+
+Handler = Callable[[argparse.Namespace, "Settings"], int]
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+_LOG_LEVELS = ("debug", "info", "warning", "error")
+_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``mediagate`` command line; returns the process exit code."""
+    # First, so nothing logged during imports or parsing can reach stdout (stdio transport).
+    configure_logging("info")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    configure_logging(getattr(args, "log_level", "info"))
+    try:
+        settings = _load_settings()
+    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        print(f"mediagate: invalid configuration: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    handler: Handler = args.handler
+    return handler(args, settings)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The top-level parser with every subcommand attached."""
+    parser = argparse.ArgumentParser(
+        prog="mediagate",
+        description="An MCP server that gives AI agents one safe door to AI media generation.",
+    )
+    parser.add_argument("--version", action="version", version=f"mediagate {__version__}")
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    for add in _SUBCOMMANDS:
+        add(subparsers)
+    return parser
+
+
+def configure_logging(level: str) -> None:
+    """Send all logging to stderr at ``level`` (replacing any earlier configuration)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(_LOG_FORMAT))
+    root = logging.getLogger()
+    for old in root.handlers[:]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+
+
+# --- serve ---------------------------------------------------------------------------------
+
+
+def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``serve`` options; shared with test launchers that serve extra tools."""
+    parser.add_argument(
+        "--transport",
+        choices=("stdio", "http", "sse"),
+        default="stdio",
+        help="stdio (default), streamable HTTP at /mcp, or legacy SSE at /sse",
+    )
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="interface to bind for http/sse (default 127.0.0.1; any other requires "
+        "MEDIAGATE_AUTH_TOKEN)",
+    )
+    parser.add_argument(
+        "--port", type=int, default=8000, help="port for http/sse (default 8000; 0 picks one)"
+    )
+    parser.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="HOST[:PORT]",
+        help="extra Host header value to accept (repeatable), e.g. the DNS name clients use",
+    )
+    parser.add_argument(
+        "--log-level", choices=_LOG_LEVELS, default="info", help="stderr log level (default info)"
+    )
+
+
+def serve_options(args: argparse.Namespace) -> ServeOptions:
+    """``ServeOptions`` from parsed ``add_serve_arguments`` options."""
+    from mediagate.server.transports import ServeOptions
+
+    return ServeOptions(
+        transport=args.transport,
+        host=args.host,
+        port=args.port,
+        allowed_hosts=tuple(args.allowed_host),
+        access_log=args.log_level == "debug",
+    )
+
+
+def serve(
+    settings: Settings, options: ServeOptions, *, tools: Sequence[ToolRegistrar] | None = None
+) -> int:
+    """Check ``options``, build the server with ``tools`` (default: the real tools), serve.
+
+    Returns the exit code: 2 when the configuration is refused, 1 when the socket cannot be
+    bound, 130 on Ctrl-C, 0 otherwise.
+    """
+    from mediagate.server.transports import ServeConfigError, check_serve_options, run
+
+    try:
+        check_serve_options(options, settings)
+    except ServeConfigError as exc:
+        print(f"mediagate: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    # Building imports the SDK and every tool module; stray prints there must not reach
+    # stdout, which belongs to the protocol on stdio (the SDK diverts fd 1 once serving).
+    with contextlib.redirect_stdout(sys.stderr):
+        from mediagate.server.app import build_server
+
+        if tools is None:
+            from mediagate.server.tools import default_tool_registrars
+
+            tools = default_tool_registrars()
+        server = build_server(settings, tools=tools)
+    try:
+        run(server, settings, options)
+    except OSError as exc:
+        if options.transport == "stdio":
+            raise
+        where = f"{options.host}:{options.port}"
+        print(f"mediagate: error: cannot serve on {where}: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    return EXIT_OK
+
+
+def _add_serve(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "serve",
+        help="run the MCP server",
+        description="Run the MCP server over stdio (default), streamable HTTP or SSE.",
+    )
+    add_serve_arguments(parser)
+    parser.set_defaults(handler=_run_serve)
+
+
+def _run_serve(args: argparse.Namespace, settings: Settings) -> int:
+    return serve(settings, serve_options(args))
+
+
+# -------------------------------------------------------------------------------------------
+
+_SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None], ...] = (
+    _add_serve,
+)
+
+
+def _load_settings() -> Settings:
+    from mediagate.settings import Settings
+
+    return Settings()

@@ -1,0 +1,105 @@
+"""The ``MCPServer`` wiring: identity, instructions, tool registration, error mapping.
+
+Tools are registered by *registrars*, ``Callable[[MCPServer], None]``; the default set comes
+from ``mediagate.server.tools.default_tool_registrars()``. A tool signals a rejected call by
+raising ``MediagateError``; ``MediagateServer.call_tool`` turns it (and arguments the input
+schema rejects) into the ``isError`` result whose text is our JSON payload (GUIDE §3).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
+from mcp_types import CallToolResult, InputRequiredResult, TextContent
+from pydantic import ValidationError
+
+from mediagate import __version__
+from mediagate.errors import MediagateError
+
+if TYPE_CHECKING:
+    from pydantic_core import ErrorDetails
+
+    from mediagate.settings import Settings
+
+ToolRegistrar = Callable[[MCPServer[Any]], None]
+"""Registers one or more tools (``server.add_tool`` / ``@server.tool()``) on a server."""
+
+SERVER_NAME = "mediagate"
+INSTRUCTIONS = (
+    "mediagate generates images, video and audio through one set of tools. Check a model's "
+    "options with get_models before generate_media; long generations return an id to poll "
+    "with get_generation_status. Errors are JSON with a stable 'error' code and the details "
+    "needed to fix the call."
+)
+
+
+class MediagateServer(MCPServer[Any]):
+    """``MCPServer`` whose rejected tool calls carry mediagate's JSON error payload."""
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
+    ) -> CallToolResult | InputRequiredResult:
+        """Run a tool; ``MediagateError`` and rejected arguments become ``isError`` results.
+
+        Anything else keeps the SDK's behaviour (crashes are logged and reported without
+        their text, unknown tools name the tool).
+        """
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, MediagateError):
+                return error_result(cause)
+            # A plain ToolError caused by a ValidationError is the SDK rejecting the
+            # arguments against the input schema; a crash inside the tool is Unexpected.
+            if isinstance(cause, ValidationError) and not isinstance(exc, UnexpectedToolError):
+                return error_result(invalid_arguments(cause))
+            raise
+
+
+def error_result(error: MediagateError) -> CallToolResult:
+    """The ``isError`` tool result for ``error``: one text item holding its JSON payload."""
+    text = json.dumps(error.payload, ensure_ascii=False)
+    return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
+
+
+def invalid_arguments(error: ValidationError) -> MediagateError:
+    """``invalid_arguments`` naming the first offending field (and listing all, if several)."""
+    problems = [_problem(detail) for detail in error.errors(include_url=False)]
+    first = problems[0]
+    message = f"Invalid argument '{first['field']}': {first['message']}."
+    if not first["field"]:
+        message = f"Invalid arguments: {first['message']}."
+    return MediagateError(
+        "invalid_arguments",
+        message,
+        field=first["field"] or None,
+        problems=problems if len(problems) > 1 else None,
+    )
+
+
+def _problem(detail: ErrorDetails) -> dict[str, str]:
+    field = ".".join(str(part) for part in detail["loc"])
+    return {"field": field, "message": detail["msg"]}
+
+
+def build_server(settings: Settings, *, tools: Sequence[ToolRegistrar] = ()) -> MediagateServer:
+    """The mediagate MCP server with every registrar in ``tools`` applied, in order.
+
+    ``settings`` is the one ``Settings`` built in ``main()``; registrars that need it close
+    over it, so the shell itself does not consult it yet.
+    """
+    server = MediagateServer(
+        name=SERVER_NAME,
+        title="mediagate",
+        version=__version__,
+        instructions=INSTRUCTIONS,
+        warn_on_duplicate_tools=True,
+    )
+    for register in tools:
+        register(server)
+    return server
