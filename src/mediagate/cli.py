@@ -17,8 +17,11 @@ from typing import TYPE_CHECKING
 from mediagate import __version__
 
 if TYPE_CHECKING:
+    from starlette.routing import BaseRoute
+
     from mediagate.server.app import ToolRegistrar
-    from mediagate.server.transports import ServeOptions
+    from mediagate.server.services import Services
+    from mediagate.server.transports import Lifecycle, ServeOptions
     from mediagate.settings import Settings
 
 Handler = Callable[[argparse.Namespace, "Settings"], int]
@@ -134,16 +137,22 @@ def serve(
         return EXIT_USAGE
     # Building imports the SDK and every tool module; stray prints there must not reach
     # stdout, which belongs to the protocol on stdio (the SDK diverts fd 1 once serving).
+    routes: list[BaseRoute] = []
+    lifecycle: Lifecycle | None = None
     with contextlib.redirect_stdout(sys.stderr):
         from mediagate.server.app import build_server
 
         if tools is None:
+            from mediagate.server.services import Services
             from mediagate.server.tools import default_tool_registrars
 
-            tools = default_tool_registrars()
+            services = Services(settings)
+            tools = default_tool_registrars(services)
+            routes = media_routes(services)
+            lifecycle = services.running
         server = build_server(settings, tools=tools)
     try:
-        run(server, settings, options)
+        run(server, settings, options, routes=routes, lifecycle=lifecycle)
     except OSError as exc:
         if options.transport == "stdio":
             raise
@@ -153,6 +162,20 @@ def serve(
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     return EXIT_OK
+
+
+def media_routes(services: Services) -> list[BaseRoute]:
+    """``/media/...`` serves the output files (HTTP transports; behind the host/token guard)."""
+    from starlette.routing import Mount
+    from starlette.staticfiles import StaticFiles
+
+    return [
+        Mount(
+            "/media",
+            app=StaticFiles(directory=services.media.root, check_dir=False),
+            name="media",
+        )
+    ]
 
 
 def _add_serve(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

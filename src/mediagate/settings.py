@@ -25,7 +25,9 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default_factory=_default_data_dir)
     allow_private_urls: bool = False
-    local_delay_scale: float = Field(default=1.0, ge=0.0)
+    #: The local provider's simulated processing time, as a fraction of each model's typical
+    #: upstream time (0 renders as fast as possible).
+    local_delay_scale: float = Field(default=0.1, ge=0.0)
     auth_token: SecretStr | None = None
     output_dirs: Annotated[list[Path], NoDecode] = Field(default_factory=list)
     allowed_dirs: Annotated[list[Path], NoDecode] = Field(default_factory=list)

@@ -29,46 +29,23 @@ def price_summary(entry: ModelEntry) -> str | None:
     return None
 
 
-def _inputs_summary(entry: ModelEntry) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for gt in entry.generation_types:
-        rule = entry.inputs[gt]
-        parts = []
-        for c, kind in ((rule.images, "image"), (rule.videos, "video"), (rule.audios, "audio")):
-            if c.max:
-                span = str(c.max) if c.min == c.max else f"{c.min}-{c.max}"
-                parts.append(f"{span} {kind}")
-        out[gt] = ", ".join(parts) or "none"
-    return out
-
-
-def compact_row(entry: ModelEntry, providers: list[str] | None = None) -> dict[str, Any]:
-    """The short form of a model: what an agent needs to choose one."""
+def compact_row(entry: ModelEntry) -> dict[str, Any]:
+    """The short form of a model: enough to shortlist it (full limits come from ``detail``)."""
     row: dict[str, Any] = {
         "id": entry.id,
-        "name": entry.name,
         "media_type": entry.media_type,
-        "generation_types": list(entry.generation_types),
-        "inputs": _inputs_summary(entry),
+        "types": list(entry.generation_types),
         "price": price_summary(entry),
-        "estimated_time_seconds": entry.estimated_time_seconds,
+        "time_s": entry.estimated_time_seconds,
     }
-    if entry.family:
-        row["family"] = entry.family
     if entry.duration is not None and entry.duration.configurable:
         row["durations"] = (
             entry.duration.options
             if entry.duration.kind == "options"
             else f"{entry.duration.min}-{entry.duration.max}"
         )
-    if not entry.aspect_ratio.ignored:
-        row["aspect_ratios"] = list(entry.aspect_ratio.allowed)
     if entry.resolution is not None and not entry.resolution.fixed:
         row["resolutions"] = [t.id for t in entry.resolution.tiers]
-    if entry.video_audio is not None:
-        row["video_audio"] = entry.video_audio
-    if providers is not None:
-        row["providers"] = providers
     return row
 
 

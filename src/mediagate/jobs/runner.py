@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from mediagate.catalog.registry import Catalog
@@ -100,8 +101,12 @@ class JobRunner:
         idempotency_key: str | None = None,
         estimated_time_seconds: float | None = None,
         estimated_cost_credits: float | None = None,
+        output_dir: str | None = None,
     ) -> tuple[Generation, bool]:
-        """Record the generation durably, then start driving it. Idempotent by key."""
+        """Record the generation durably, then start driving it. Idempotent by key.
+
+        ``output_dir`` (already checked as allowed) receives a copy of each output file.
+        """
         if provider not in self.providers:
             raise MediagateError(
                 "provider_not_configured",
@@ -111,7 +116,7 @@ class JobRunner:
         gen, created = await self.store.create(
             model=request.model,
             provider=provider,
-            request=request.to_dict(),
+            request={**request.to_dict(), "output_dir": output_dir},
             idempotency_key=idempotency_key,
             request_hash=request_hash,
             warnings=request.warnings,
@@ -207,10 +212,21 @@ class JobRunner:
                 ).payload,
             )
             return
+        outputs = [f.to_json() for f in files]
+        target = gen.request.get("output_dir")
+        if target:
+            try:
+                for out, stored in zip(outputs, files, strict=True):
+                    copied = await asyncio.to_thread(self.media.copy_out, stored, Path(target))
+                    out["copied_to"] = str(copied)
+            except OSError as exc:
+                log.warning("copying %s outputs to %s failed: %s", gen.id, target, exc)
+                for out in outputs:
+                    out.setdefault("copy_error", f"could not copy to {target}: {exc}")
         await self._finish(
             gen.id,
             GenerationStatus.COMPLETED,
-            outputs=[f.to_json() for f in files],
+            outputs=outputs,
             message="completed",
         )
 

@@ -49,7 +49,8 @@ class StoredFile:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> StoredFile:
-        return cls(**data)
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
 
 
 class MediaStore:
@@ -109,6 +110,14 @@ class MediaStore:
             out["has_audio"] = stored.has_audio
         if stored.source_url is not None:
             out["source_url"] = stored.source_url
+        return out
+
+    def describe_output(self, data: dict[str, Any]) -> dict[str, Any]:
+        """``describe`` for an output as kept in the job row (with delivery notes)."""
+        out = self.describe(StoredFile.from_json(data))
+        for key in ("copied_to", "copy_error"):
+            if key in data:
+                out[key] = data[key]
         return out
 
     def copy_out(self, stored: StoredFile, folder: Path) -> Path:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp_types import CallToolResult, InputRequiredResult, TextContent
+from mcp_types import Tool as MCPTool
 from pydantic import ValidationError
 
 from mediagate import __version__
@@ -38,7 +39,27 @@ INSTRUCTIONS = (
 
 
 class MediagateServer(MCPServer[Any]):
-    """``MCPServer`` whose rejected tool calls carry mediagate's JSON error payload."""
+    """``MCPServer`` whose rejected tool calls carry mediagate's JSON error payload.
+
+    It also lists compact schemas (tool definitions cost every agent context on every turn)
+    and refuses arguments a tool does not declare instead of silently dropping them.
+    """
+
+    _listed: list[MCPTool] | None = None
+    _params: dict[str, frozenset[str]] | None = None
+
+    async def list_tools(self) -> list[MCPTool]:
+        """The tools with compacted input/output schemas (same meaning, fewer bytes)."""
+        if self._listed is None:
+            tools = await super().list_tools()
+            for tool in tools:
+                tool.input_schema = compact_schema(tool.input_schema)
+                tool.input_schema["additionalProperties"] = False
+                if tool.output_schema is not None:
+                    tool.output_schema = compact_schema(tool.output_schema)
+            self._listed = tools
+            self._params = {t.name: frozenset(t.input_schema.get("properties", {})) for t in tools}
+        return self._listed
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
@@ -48,6 +69,14 @@ class MediagateServer(MCPServer[Any]):
         Anything else keeps the SDK's behaviour (crashes are logged and reported without
         their text, unknown tools name the tool).
         """
+        if self._params is None:
+            await self.list_tools()
+        assert self._params is not None
+        known = self._params.get(name)
+        if known is not None and arguments:
+            unknown = [k for k in arguments if k not in known]
+            if unknown:
+                return error_result(_unknown_argument(name, unknown[0], known))
         try:
             return await super().call_tool(name, arguments, context)
         except ToolError as exc:
@@ -59,6 +88,52 @@ class MediagateServer(MCPServer[Any]):
             if isinstance(cause, ValidationError) and not isinstance(exc, UnexpectedToolError):
                 return error_result(invalid_arguments(cause))
             raise
+
+
+def _unknown_argument(tool: str, key: str, known: frozenset[str]) -> MediagateError:
+    import difflib
+
+    return MediagateError(
+        "invalid_arguments",
+        f"{tool} has no parameter {key!r}.",
+        field=key,
+        suggestions=difflib.get_close_matches(key, sorted(known), n=3) or None,
+        allowed=sorted(known),
+    )
+
+
+def compact_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """Drop what pydantic adds for humans: auto titles, ``anyOf [X, null]`` and null defaults.
+
+    Optional parameters stay optional (they are simply not ``required``).
+    """
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, list):
+            return [walk(n) for n in node]
+        if not isinstance(node, dict):
+            return node
+        out: dict[str, Any] = {}
+        for key, value in node.items():
+            if key == "title" and isinstance(value, str):
+                continue
+            if key == "default" and value is None:
+                continue
+            if key in ("properties", "$defs") and isinstance(value, dict):
+                out[key] = {k: walk(v) for k, v in value.items()}
+            else:
+                out[key] = walk(value)
+        options = out.get("anyOf")
+        if isinstance(options, list):
+            rest = [o for o in options if o != {"type": "null"}]
+            if len(rest) == 1 and len(rest) < len(options):
+                del out["anyOf"]
+                out = {**rest[0], **out}
+        return out
+
+    result = walk(schema)
+    assert isinstance(result, dict)
+    return result
 
 
 def error_result(error: MediagateError) -> CallToolResult:

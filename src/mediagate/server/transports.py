@@ -9,13 +9,15 @@ then the bearer token when ``MEDIAGATE_AUTH_TOKEN`` is set.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import ipaddress
 import json
 import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -192,24 +194,37 @@ def build_http_app(
     return HttpGuard(app, security=security, token=settings.auth_token)
 
 
+Lifecycle = Callable[[str | None], AbstractAsyncContextManager[object]]
+"""Process-wide services entered around serving; receives the HTTP base URL (None on stdio)."""
+
+
 def run(
     server: MCPServer[Any],
     settings: Settings,
     options: ServeOptions,
     *,
     routes: Sequence[BaseRoute] = (),
+    lifecycle: Lifecycle | None = None,
 ) -> None:
     """Serve until stdin closes (stdio) or a signal arrives (HTTP). Blocks.
+
+    ``lifecycle`` (if given) is entered once per process around serving, with the public base
+    URL of the HTTP transports, so shared services start before the first request.
 
     Raises:
         ServeConfigError: the options are refused (checked before anything is bound).
         OSError: the HTTP socket could not be bound.
     """
     check_serve_options(options, settings)
+    enter: Lifecycle = lifecycle or (lambda _url: contextlib.nullcontext())
     if options.transport == "stdio":
         import anyio
 
-        anyio.run(server.run_stdio_async)
+        async def serve_stdio() -> None:
+            async with enter(None):
+                await server.run_stdio_async()
+
+        anyio.run(serve_stdio)
         return
     import asyncio
 
@@ -225,7 +240,13 @@ def run(
             allowed_hosts=options.allowed_hosts,
             routes=routes,
         )
-        asyncio.run(_serve_http(app, sock, options, port))
+        base_url = f"http://{_bracketed(options.host)}:{port}"
+
+        async def serve_http() -> None:
+            async with enter(base_url):
+                await _serve_http(app, sock, options, port)
+
+        asyncio.run(serve_http())
 
 
 def listen_socket(host: str, port: int) -> socket.socket:

@@ -1,4 +1,4 @@
-"""Tool modules; ``default_tool_registrars()`` lists what ``mediagate serve`` registers."""
+"""The MCP tools. Each module exposes ``register(services)`` returning a registrar."""
 
 from __future__ import annotations
 
@@ -6,8 +6,12 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from mediagate.server.app import ToolRegistrar
+    from mediagate.server.services import Services
 
 
-def default_tool_registrars() -> list[ToolRegistrar]:
-    """The registrars ``mediagate serve`` applies, in order."""
-    return []
+def default_tool_registrars(services: Services) -> list[ToolRegistrar]:
+    """Every tool mediagate serves, closed over the process's ``services``."""
+    from mediagate.server.resources import register as resources
+    from mediagate.server.tools import generation, models
+
+    return [models.register(services), generation.register(services), resources(services)]

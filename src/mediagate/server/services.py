@@ -1,0 +1,120 @@
+"""Process-wide services shared by every connection: catalog, job store, runner, media, providers.
+
+Built once per process from ``Settings`` (not per MCP connection: on SSE the SDK's lifespan runs
+per connection) and started around serving by ``transports.run``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from mediagate.catalog import Catalog, load_catalog
+from mediagate.errors import MediagateError
+from mediagate.jobs.runner import JobRunner
+from mediagate.jobs.store import JobStore
+from mediagate.media.store import MediaStore
+from mediagate.providers.base import Provider
+from mediagate.providers.registry import build_providers
+from mediagate.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class Services:
+    """Everything the tools use. ``runner`` and ``store`` exist only while started."""
+
+    def __init__(self, settings: Settings, *, catalog: Catalog | None = None) -> None:
+        self.settings = settings
+        self.catalog = catalog if catalog is not None else load_catalog()
+        self.media = MediaStore(settings.data_dir / "media")
+        self.providers: dict[str, Provider] = {}
+        self._store: JobStore | None = None
+        self._runner: JobRunner | None = None
+
+    @property
+    def store(self) -> JobStore:
+        if self._store is None:
+            raise RuntimeError("services not started")
+        return self._store
+
+    @property
+    def runner(self) -> JobRunner:
+        if self._runner is None:
+            raise RuntimeError("services not started")
+        return self._runner
+
+    @property
+    def default_provider(self) -> str:
+        return next(iter(self.providers))
+
+    def trusted_url_prefixes(self) -> tuple[str, ...]:
+        """This server's own media URLs: outputs may be fed back as inputs as they are."""
+        prefixes = [self.media.root.resolve().as_uri() + "/"]
+        if self.media.base_url is not None:
+            prefixes.append(self.media.base_url + "/media/")
+        return tuple(prefixes)
+
+    @contextlib.asynccontextmanager
+    async def running(self, base_url: str | None = None) -> AsyncIterator[Services]:
+        """Open the store, start providers and resume unfinished jobs; undo it all on exit."""
+        self.media.base_url = base_url.rstrip("/") if base_url else None
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.media.ensure()
+        self.providers = build_providers(self.settings)
+        store = JobStore(self.settings.data_dir / "jobs.sqlite3")
+        await store.open()
+        self._store = store
+        self._runner = JobRunner(
+            store=store, providers=self.providers, media=self.media, catalog=self.catalog
+        )
+        try:
+            await self._runner.start()
+            yield self
+        finally:
+            await self._runner.aclose()
+            for provider in self.providers.values():
+                with contextlib.suppress(Exception):
+                    await provider.aclose()
+            await store.close()
+            self._runner = None
+            self._store = None
+
+    def resolve_provider(self, requested: str | None) -> str:
+        """The provider a call goes to: the one asked for, else the configured default."""
+        if requested is None:
+            return self.default_provider
+        if requested not in self.providers:
+            raise MediagateError(
+                "provider_not_configured",
+                f"Provider {requested!r} is not configured on this server.",
+                available=sorted(self.providers),
+                hint="Set MEDIAGATE_<PROVIDER>_API_KEY to enable an upstream provider.",
+            )
+        return requested
+
+    def allowed_output_dir(self, requested: str) -> Path:
+        """``requested`` resolved, if it lies inside one of ``MEDIAGATE_OUTPUT_DIRS``."""
+        target = Path(requested).expanduser()
+        if not target.is_absolute():
+            raise MediagateError(
+                "invalid_arguments",
+                "output_dir must be an absolute path.",
+                field="output_dir",
+                got=requested,
+            )
+        resolved = target.resolve()
+        for allowed in self.settings.output_dirs:
+            root = allowed.expanduser().resolve()
+            if resolved == root or root in resolved.parents:
+                return resolved
+        raise MediagateError(
+            "invalid_arguments",
+            "output_dir is not inside a folder allowed by MEDIAGATE_OUTPUT_DIRS.",
+            field="output_dir",
+            got=requested,
+            allowed=[str(p) for p in self.settings.output_dirs],
+            hint="Add the folder to MEDIAGATE_OUTPUT_DIRS (comma-separated) to allow it.",
+        )

@@ -1,0 +1,247 @@
+"""generate_media, get_generation_status, get_generation_estimate, cancel_generation,
+list_generations: thin wrappers over catalog validation and the job runner."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from mcp.server.mcpserver import Context, MCPServer
+from mcp_types import CallToolResult
+from pydantic import BaseModel, ConfigDict, Field
+
+from mediagate.catalog import validate_generate
+from mediagate.catalog.estimate import estimate_cost, estimate_time
+from mediagate.jobs.model import Generation, GenerationStatus, canonical_hash
+from mediagate.server.results import (
+    GenerationResult,
+    Status,
+    generation_tool_result,
+    tool_result,
+)
+from mediagate.server.services import Services
+
+MAX_WAIT_S = 50  # below the ~60 s at which common MCP clients give up on a request
+
+Wait = Annotated[
+    float,
+    Field(ge=0, le=MAX_WAIT_S, description="Seconds to wait for completion (0-50) with progress."),
+]
+GenType = Literal["text-to-image", "image-to-image", "text-to-video", "image-to-video"]
+_NOT_ARGS = frozenset({"wait_seconds", "idempotency_key", "output_dir"})
+_NOT_CALL = frozenset({"ctx", "services"})
+
+
+class Estimate(BaseModel):
+    """Cost and time for a call, without starting anything."""
+
+    model_config = ConfigDict(extra="forbid")
+    model: str
+    provider: str
+    estimated_time_seconds: float
+    estimated_cost_credits: float | None = Field(None, description="null: no published price")
+    currency: Literal["credits"] = "credits"
+    breakdown: dict[str, Any]
+    warnings: list[str]
+    normalized: dict[str, Any] = Field(description="The call with every default applied.")
+
+
+class GenerationSummary(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    generation_id: str
+    status: Status
+    model: str
+    provider: str
+    progress: float | None = None
+    created_at: float
+    prompt: str
+
+
+class GenerationList(BaseModel):
+    """Recent generations, newest first."""
+
+    model_config = ConfigDict(extra="forbid")
+    generations: list[GenerationSummary]
+    next_before: str | None = Field(None, description="Pass as before= for the next page.")
+
+
+async def wait_with_progress(
+    services: Services, gen: Generation, wait_seconds: float, ctx: Context[Any, Any]
+) -> Generation:
+    """Wait up to ``wait_seconds`` for ``gen``, relaying progress if the client asked for it."""
+    if wait_seconds <= 0 or gen.is_terminal:
+        return gen
+    wants_progress = "progress_token" in (ctx.request_context.meta or {})
+    sent = -1.0
+
+    async def relay(update: Generation) -> None:
+        nonlocal sent
+        pct = 100.0 if update.status == GenerationStatus.COMPLETED else (update.progress or 0.0)
+        if wants_progress and pct > sent:
+            sent = pct
+            message = update.status_message or update.status.value
+            await ctx.report_progress(pct, 100.0, message)
+
+    await relay(gen)
+    return await services.runner.wait(gen.id, min(wait_seconds, MAX_WAIT_S), relay)
+
+
+def register(services: Services) -> Any:
+    """The registrar for the generation tools, closed over ``services``."""
+
+    def registrar(server: MCPServer[Any]) -> None:
+        @server.tool()
+        async def generate_media(
+            prompt: str,
+            model: str,
+            ctx: Context[Any, Any],
+            generation_type: GenType | None = None,
+            negative_prompt: str | None = None,
+            source_media_urls: str | list[str] | None = None,
+            aspect_ratio: str | None = None,
+            duration: str | int | None = Field(None, description='e.g. "5s" or 5'),
+            quality: str | None = None,
+            resolution: str | None = Field(None, description="1K/2K/4K where supported"),
+            sound: bool | None = None,
+            seed: int | None = None,
+            output_format: Literal["png", "jpeg", "webp"] | None = None,
+            generate_audio: bool | None = None,
+            fixed_lens: bool | None = None,
+            turbo: bool | None = None,
+            disable_safety_checker: bool | None = None,
+            voice_id: str | None = None,
+            character_ids: list[str] | None = None,
+            video_trim_start_s: float | None = None,
+            video_trim_end_s: float | None = None,
+            last_frame_url: str | None = None,
+            kling_elements: list[dict[str, Any]] | None = None,
+            provider: str | None = None,
+            idempotency_key: str | None = Field(None, max_length=200),
+            wait_seconds: Wait = 0,
+            output_dir: str | None = Field(None, description="Copy outputs here (allowed dirs)"),
+        ) -> Annotated[CallToolResult, GenerationResult]:
+            """Start an image or video generation. Validated against the model's limits
+            before anything is spent. Returns generation_id and status; with wait_seconds it
+            waits (with progress) and returns outputs when done. Model-specific options:
+            see get_models(model=...)."""
+            # locals() here is exactly the parameters (plus the closed-over services).
+            given = {k: v for k, v in locals().items() if v is not None}
+            call = {k: v for k, v in given.items() if k not in _NOT_ARGS | _NOT_CALL}
+            request = validate_generate(
+                call,
+                services.catalog,
+                allow_private_urls=services.settings.allow_private_urls,
+                trusted_url_prefixes=services.trusted_url_prefixes(),
+            )
+            chosen = services.resolve_provider(request.provider or provider)
+            target = str(services.allowed_output_dir(output_dir)) if output_dir else None
+            entry = services.catalog.models[request.model]
+            cost = estimate_cost(entry, request)
+            if chosen == "local" and request.sources:
+                request = request._replace(
+                    warnings=[
+                        *request.warnings,
+                        "The local provider renders from the prompt; it uses a source image "
+                        "only when it is one of this server's own outputs.",
+                    ]
+                )
+            gen, _created = await services.runner.submit(
+                request=request._replace(warnings=[*request.warnings, *cost.warnings]),
+                provider=chosen,
+                request_hash=canonical_hash({**call, "output_dir": target}),
+                idempotency_key=idempotency_key,
+                estimated_time_seconds=estimate_time(entry, request),
+                estimated_cost_credits=cost.credits,
+                output_dir=target,
+            )
+            gen = await wait_with_progress(services, gen, wait_seconds, ctx)
+            return generation_tool_result(gen, services.media)
+
+        @server.tool()
+        async def get_generation_status(
+            generation_id: str, ctx: Context[Any, Any], wait_seconds: Wait = 0
+        ) -> Annotated[CallToolResult, GenerationResult]:
+            """Status of a generation (pending, queued, processing, completed, failed,
+            canceled), progress 0-100, outputs when completed, error when failed.
+            wait_seconds (0-50) long-polls until it finishes."""
+            gen = await services.store.get(generation_id)
+            gen = await wait_with_progress(services, gen, wait_seconds, ctx)
+            return generation_tool_result(gen, services.media)
+
+        @server.tool()
+        async def cancel_generation(
+            generation_id: str,
+        ) -> Annotated[CallToolResult, GenerationResult]:
+            """Cancel a generation that has not finished (finished ones are returned as is)."""
+            gen = await services.runner.cancel(generation_id)
+            return generation_tool_result(gen, services.media)
+
+        @server.tool()
+        async def list_generations(
+            status: Status | None = None,
+            limit: Annotated[int, Field(ge=1, le=100)] = 20,
+            before: str | None = None,
+        ) -> GenerationList:
+            """Recent generations, newest first; filter by status; page with before."""
+            gens = await services.store.list(
+                status=GenerationStatus(status) if status else None, limit=limit, before=before
+            )
+            rows = [
+                GenerationSummary(
+                    generation_id=g.id,
+                    status=g.status.value,
+                    model=g.model,
+                    provider=g.provider,
+                    progress=g.progress,
+                    created_at=g.created_at,
+                    prompt=str(g.request.get("prompt", ""))[:120],
+                )
+                for g in gens
+            ]
+            return GenerationList(
+                generations=rows, next_before=gens[-1].id if len(gens) == limit else None
+            )
+
+        @server.tool()
+        async def get_generation_estimate(
+            model: str,
+            generation_type: GenType | None = None,
+            prompt: str | None = None,
+            negative_prompt: str | None = None,
+            parameters: dict[str, Any] | None = Field(
+                None, description="Other generate_media options (duration, resolution, ...)"
+            ),
+        ) -> Annotated[CallToolResult, Estimate]:
+            """Estimated credits and seconds for a generate_media call; starts nothing.
+            The call is validated too, so an invalid one returns the error it would get."""
+            call: dict[str, Any] = dict(parameters or {})
+            call.update(model=model, prompt=prompt or call.get("prompt") or "estimate")
+            if generation_type is not None:
+                call["generation_type"] = generation_type
+            if negative_prompt is not None:
+                call["negative_prompt"] = negative_prompt
+            for key in _NOT_ARGS:
+                call.pop(key, None)
+            request = validate_generate(
+                call,
+                services.catalog,
+                allow_private_urls=services.settings.allow_private_urls,
+                trusted_url_prefixes=services.trusted_url_prefixes(),
+            )
+            chosen = services.resolve_provider(request.provider or call.get("provider"))
+            entry = services.catalog.models[request.model]
+            cost = estimate_cost(entry, request)
+            normalized = request.to_dict()
+            normalized.pop("warnings", None)
+            return tool_result(
+                Estimate(
+                    model=request.model,
+                    provider=chosen,
+                    estimated_time_seconds=estimate_time(entry, request),
+                    estimated_cost_credits=cost.credits,
+                    breakdown=cost.breakdown,
+                    warnings=[*request.warnings, *cost.warnings],
+                    normalized=normalized,
+                )
+            )
+
+    return registrar

@@ -1,0 +1,87 @@
+"""get_models and list_voices: the catalog, as agents need to see it."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from mcp.server.mcpserver import MCPServer
+from pydantic import BaseModel, ConfigDict, Field
+
+from mediagate.catalog.present import compact_row, matches, voices_of
+from mediagate.catalog.present import detail as model_detail
+from mediagate.server.services import Services
+
+
+class ModelList(BaseModel):
+    """Models matching the filters: compact rows, or full limit tables with detail."""
+
+    model_config = ConfigDict(extra="forbid")
+    count: int
+    models: list[dict[str, Any]]
+    families: list[dict[str, Any]] = Field(
+        default_factory=list, description="Family labels that need a concrete variant."
+    )
+    hint: str | None = None
+
+
+class VoiceList(BaseModel):
+    """Voice catalogs (voice_id values) and the models that use them."""
+
+    model_config = ConfigDict(extra="forbid")
+    catalogs: list[dict[str, Any]]
+
+
+def register(services: Services) -> Any:
+    """The registrar for the catalog tools, closed over ``services``."""
+
+    def registrar(server: MCPServer[Any]) -> None:
+        @server.tool()
+        async def get_models(
+            model: str | None = None,
+            media_type: Literal["image", "video"] | None = None,
+            generation_type: str | None = None,
+            family: str | None = None,
+            provider: str | None = None,
+            search: str | None = None,
+            detail: bool = Field(False, description="Full limit tables for every match"),
+        ) -> ModelList:
+            """List models with price, time and options. Filters narrow the list; pass
+            model=<id> (or detail=true) for the full limit table: inputs, durations,
+            aspect ratios, tiers, voices, model-specific parameters."""
+            catalog = services.catalog
+            providers = sorted(services.providers)
+            if provider is not None:
+                services.resolve_provider(provider)
+            if model is not None:
+                entry = catalog.resolve(model.split("/", 1)[-1])
+                return ModelList(count=1, models=[model_detail(entry, providers)])
+            rows = [
+                model_detail(e, providers) if detail else compact_row(e)
+                for e in sorted(catalog.models.values(), key=lambda m: (m.media_type, m.id))
+                if matches(
+                    e,
+                    media_type=media_type,
+                    generation_type=generation_type,
+                    family=family,
+                    search=search,
+                )
+            ]
+            fams = [
+                {"family": f.id, "variants": list(f.variants)}
+                for f in catalog.families.values()
+                if family is None or f.id == family
+            ]
+            return ModelList(
+                count=len(rows),
+                models=rows,
+                families=fams if media_type != "image" else [],
+                hint=None if detail else "get_models(model=<id>) shows one model's full limits.",
+            )
+
+        @server.tool()
+        async def list_voices(model: str | None = None, search: str | None = None) -> VoiceList:
+            """Voices for voice_id (Gemini Omni Video's prebuilt voices): id, label, gender,
+            style. Filter by model or a search word such as 'warm' or 'female'."""
+            return VoiceList(catalogs=voices_of(services.catalog, model=model, search=search))
+
+    return registrar
