@@ -10,19 +10,25 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mediagate import __version__
 
 if TYPE_CHECKING:
+    from typing import TypeAlias
+
     from starlette.routing import BaseRoute
 
     from mediagate.server.app import ToolRegistrar
     from mediagate.server.services import Services
     from mediagate.server.transports import Lifecycle, ServeOptions
     from mediagate.settings import Settings
+
+    Subparsers: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
 
 Handler = Callable[[argparse.Namespace, "Settings"], int]
 
@@ -48,7 +54,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"mediagate: invalid configuration: {exc}", file=sys.stderr)
         return EXIT_USAGE
     handler: Handler = args.handler
-    return handler(args, settings)
+    try:
+        return handler(args, settings)
+    except BrokenPipeError:
+        # The reader went away (e.g. `mediagate models | head`): not an error worth a trace.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_FAILURE
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -194,8 +206,109 @@ def _run_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 # -------------------------------------------------------------------------------------------
 
-_SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None], ...] = (
+
+def _add_models(subparsers: Subparsers) -> None:
+    parser = subparsers.add_parser("models", help="print the model catalog as a table")
+    parser.add_argument("--media-type", choices=("image", "video"))
+    parser.add_argument("--search", help="words that must all appear (id, name, notes)")
+
+    def handler(args: argparse.Namespace, settings: Settings) -> int:
+        from mediagate.commands import run_models
+
+        return run_models(args.media_type, args.search)
+
+    parser.set_defaults(handler=handler)
+
+
+def _add_generate(subparsers: Subparsers) -> None:
+    parser = subparsers.add_parser(
+        "generate",
+        help="run one generation in-process (local provider unless keys are set)",
+        description="Run one generation through mediagate's own tools, with a progress bar; "
+        "prints the path of each output file.",
+    )
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--prompt", required=True)
+    parser.add_argument("--generation-type")
+    parser.add_argument("--aspect-ratio")
+    parser.add_argument("--duration")
+    parser.add_argument("--resolution")
+    parser.add_argument("--quality")
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--sound", action=argparse.BooleanOptionalAction, default=None)
+    parser.add_argument("--source", action="append", default=[], metavar="URL")
+    parser.add_argument("--output-format", choices=("png", "jpeg", "webp"))
+    parser.add_argument("--output-dir", help="copy results here (inside MEDIAGATE_OUTPUT_DIRS)")
+    parser.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="any other generate_media parameter (JSON values accepted), repeatable",
+    )
+
+    def handler(args: argparse.Namespace, settings: Settings) -> int:
+        from mediagate.commands import parse_params, run_generate
+
+        try:
+            extra = parse_params(args.param)
+        except ValueError as exc:
+            print(f"mediagate: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        call = {
+            "model": args.model,
+            "prompt": args.prompt,
+            "generation_type": args.generation_type,
+            "aspect_ratio": args.aspect_ratio,
+            "duration": args.duration,
+            "resolution": args.resolution,
+            "quality": args.quality,
+            "seed": args.seed,
+            "sound": args.sound,
+            "source_media_urls": args.source or None,
+            "output_format": args.output_format,
+            "output_dir": args.output_dir,
+            **extra,
+        }
+        return run_generate(settings, {k: v for k, v in call.items() if v is not None})
+
+    parser.set_defaults(handler=handler)
+
+
+def _add_docs(subparsers: Subparsers) -> None:
+    parser = subparsers.add_parser("docs", help="write docs/models.md from the catalog")
+    parser.add_argument("--output", type=Path, default=Path("docs/models.md"))
+    parser.add_argument("--check", action="store_true", help="fail if the file is stale")
+
+    def handler(args: argparse.Namespace, settings: Settings) -> int:
+        from mediagate.commands import run_docs
+
+        return run_docs(args.output, check=args.check)
+
+    parser.set_defaults(handler=handler)
+
+
+def _add_schemas(subparsers: Subparsers) -> None:
+    parser = subparsers.add_parser(
+        "schemas", help="write every tool's input/output JSON Schema to tool_schemas/"
+    )
+    parser.add_argument("--output-dir", type=Path, default=Path("tool_schemas"))
+    parser.add_argument("--check", action="store_true", help="fail if any file is stale")
+
+    def handler(args: argparse.Namespace, settings: Settings) -> int:
+        from mediagate.commands import run_schemas
+
+        return run_schemas(settings, args.output_dir, check=args.check)
+
+    parser.set_defaults(handler=handler)
+
+
+_SUBCOMMANDS: tuple[Callable[[Subparsers], None], ...] = (
     _add_serve,
+    _add_models,
+    _add_generate,
+    _add_docs,
+    _add_schemas,
 )
 
 

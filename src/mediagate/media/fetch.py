@@ -14,9 +14,10 @@ the first URL and again, from scratch, to every redirect hop:
 * Resolution: a host name is resolved exactly once per hop and *every* answer must be a public
   unicast address (:func:`~mediagate.catalog.urls.is_public_address`, which unwraps IPv4-mapped,
   IPv4-compatible, 6to4 and NAT64 forms first); one non-public answer refuses the URL.
-* Pinning: the TCP connection is dialled to that checked address by a network backend that
-  ignores the host name the HTTP stack passes it, so no second DNS lookup can swap in another
-  address, while the Host header, TLS SNI and certificate verification keep the URL's name.
+* Pinning: the TCP connection is dialled to those checked addresses (in order, the next one
+  only if a connect fails) by a network backend that ignores the host name the HTTP stack
+  passes it, so no second DNS lookup can swap in another address, while the Host header, TLS
+  SNI and certificate verification keep the URL's name.
 * Redirects: followed by hand (the client never follows them), each target re-checked, at most
   ``max_redirects`` hops, loops refused.
 * Size: a declared Content-Length above the cap is refused before the body is read; the body is
@@ -115,7 +116,7 @@ class Resolver(Protocol):
     """Turns a host name into the addresses to check; raises ``OSError`` when it cannot."""
 
     async def resolve(self, host: str, port: int) -> list[IPAddress]:
-        """Every address ``host`` resolves to (order kept, the first is dialled)."""
+        """Every address ``host`` resolves to, in the order to try connecting to them."""
         ...
 
 
@@ -262,13 +263,13 @@ class GuardedFetcher:
             try:
                 parts = self._check(current, field)
                 port = parts.port or _DEFAULT_PORTS[parts.scheme]
-                address = await self._pin(parts, port, current, field)
+                addresses = await self._pin(parts, port, current, field)
             except MediagateError as exc:
                 if previous is None or exc.code != "unsafe_source_url":
                     raise
                 raise _redirect_refused(exc, field, current, previous) from None
             location: str | None = None
-            async with self._client(address, port) as client:
+            async with self._client(addresses, port) as client:
                 try:
                     async with client.stream("GET", current) as response:
                         location = _redirect_location(response, current, field)
@@ -309,8 +310,10 @@ class GuardedFetcher:
             ) from None
         return parts
 
-    async def _pin(self, parts: ParsedURL, port: int, url: str, field: str) -> IPAddress:
-        """Resolve the host once and return the checked address the connection must use."""
+    async def _pin(
+        self, parts: ParsedURL, port: int, url: str, field: str
+    ) -> tuple[IPAddress, ...]:
+        """Resolve the host once; return the checked addresses the connection may use."""
         host = parts.host
         literal = literal_address(host)
         if literal is not None:
@@ -328,7 +331,7 @@ class GuardedFetcher:
             if not addresses:
                 raise _fetch_failed(field, url, "dns", f"{field} host {host} does not resolve.")
         if not self._policy.allow_private:
-            # Any non-public answer refuses the URL even though only the first is dialled: a
+            # Any non-public answer refuses the URL, not just the one a connect would pick: a
             # name answering public *and* private is the DNS-rebinding setup (the check sees
             # one address, a later connect or retry another), and legitimate hosts never mix.
             for address in addresses:
@@ -340,10 +343,10 @@ class GuardedFetcher:
                         got=_clip(url),
                         hint="Set MEDIAGATE_ALLOW_PRIVATE_URLS=true only for local test setups.",
                     )
-        return addresses[0]
+        return tuple(addresses)
 
-    def _client(self, address: IPAddress, port: int) -> httpx2.AsyncClient:
-        """A single-hop client whose only possible connection is to ``address:port``."""
+    def _client(self, addresses: tuple[IPAddress, ...], port: int) -> httpx2.AsyncClient:
+        """A single-hop client that can only connect to ``addresses`` on ``port``."""
         pool = httpcore2.AsyncConnectionPool(
             ssl_context=self._ssl_context,
             max_connections=1,
@@ -351,7 +354,7 @@ class GuardedFetcher:
             http1=True,
             http2=False,
             retries=0,
-            network_backend=_PinnedBackend(self._dialer, address, port),
+            network_backend=_PinnedBackend(self._dialer, addresses, port),
         )
         return httpx2.AsyncClient(
             transport=_PoolTransport(pool),
@@ -413,18 +416,22 @@ class _BufferedFileSink:
 
 
 class _PinnedBackend(httpcore2.AsyncNetworkBackend):
-    """Dials the checked address only, whatever host name the HTTP stack asks for.
+    """Dials the checked addresses only, whatever host name the HTTP stack asks for.
 
     httpcore2 hands ``connect_tcp`` the URL's host name (it uses the same name for the Host
     header and as TLS ``server_hostname``); resolving it here again would reopen the gap between
-    check and connect that pinning closes, so the name is ignored.
+    check and connect that pinning closes, so the name is ignored. The addresses are tried in
+    the resolver's order, moving on only when a connect fails (an unreachable IPv6 answer must
+    not sink a host that also answers IPv4); the whole-fetch deadline bounds the attempts.
     """
 
     def __init__(
-        self, dialer: httpcore2.AsyncNetworkBackend, address: IPAddress, port: int
+        self, dialer: httpcore2.AsyncNetworkBackend, addresses: tuple[IPAddress, ...], port: int
     ) -> None:
+        if not addresses:
+            raise ValueError("nothing to dial")
         self._dialer = dialer
-        self._address = str(address)
+        self._addresses = [str(a) for a in addresses]
         self._port = port
 
     async def connect_tcp(
@@ -435,8 +442,22 @@ class _PinnedBackend(httpcore2.AsyncNetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore2.AsyncNetworkStream:
+        for address in self._addresses[:-1]:
+            try:
+                return await self._connect(address, timeout, local_address, socket_options)
+            except (httpcore2.ConnectError, httpcore2.ConnectTimeout):
+                continue
+        return await self._connect(self._addresses[-1], timeout, local_address, socket_options)
+
+    async def _connect(
+        self,
+        address: str,
+        timeout: float | None,
+        local_address: str | None,
+        socket_options: Iterable[Any] | None,
+    ) -> httpcore2.AsyncNetworkStream:
         return await self._dialer.connect_tcp(
-            self._address,
+            address,
             self._port,
             timeout=timeout,
             local_address=local_address,
