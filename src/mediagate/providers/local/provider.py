@@ -20,6 +20,7 @@ from mediagate.catalog.estimate import estimate_time
 from mediagate.catalog.request import GenerationRequest
 from mediagate.errors import MediagateError
 from mediagate.jobs.model import Generation, GenerationStatus
+from mediagate.media.fetch import GuardedFetcher
 from mediagate.media.store import MediaStore, StoredFile
 from mediagate.providers.base import RunContext
 
@@ -91,9 +92,17 @@ class LocalProvider:
 
     name = "local"
 
-    def __init__(self, *, delay_scale: float = 0.1, workers: int = 2) -> None:
+    def __init__(
+        self,
+        *,
+        delay_scale: float = 0.1,
+        workers: int = 2,
+        fetcher: GuardedFetcher | None = None,
+    ) -> None:
         self.delay_scale = delay_scale
         self.workers = workers
+        #: Fetches remote source images (SSRF-guarded); without one, only own files are used.
+        self.fetcher = fetcher
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None
 
     def _executor(self) -> concurrent.futures.ProcessPoolExecutor:
@@ -110,7 +119,9 @@ class LocalProvider:
         entry = ctx.catalog.models[request.model]
         loop = asyncio.get_running_loop()
         await ctx.report(GenerationStatus.QUEUED, 0.0, "queued on the local renderer")
-        source = _source_bytes(request, ctx.media)
+        source, note = await self._source_bytes(request, ctx.media)
+        if note:
+            await ctx.report(GenerationStatus.QUEUED, 0.0, note)
         job = {
             "folder": str(ctx.folder),
             "media_type": request.media_type,
@@ -147,10 +158,34 @@ class LocalProvider:
             ) from exc
         return [_stored(info, request, ctx.media)]
 
+    async def _source_bytes(
+        self, request: GenerationRequest, media: MediaStore
+    ) -> tuple[bytes | None, str | None]:
+        """The first source image (own file or guarded fetch) and a note when it is unusable.
+
+        A source that cannot be fetched does not fail the job: the renderer then works from
+        the prompt alone, and the status message says so.
+        """
+        first = next((s for s in request.sources if s.kind == "image"), None)
+        if first is None:
+            return None, None
+        own = _own_file(first.url, media)
+        if own is not None:
+            return await asyncio.to_thread(own.read_bytes), None
+        if self.fetcher is None:
+            return None, "source image not fetched (no fetcher); rendering from the prompt"
+        try:
+            result = await self.fetcher.fetch_bytes(first.url, field="source_media_urls[0]")
+        except MediagateError as exc:
+            return None, f"source image not usable ({exc.code}); rendering from the prompt"
+        return result.data, None
+
     async def cancel(self, generation: Generation) -> None:
         """Nothing upstream to cancel: the runner stops the task."""
 
     async def aclose(self) -> None:
+        if self.fetcher is not None:
+            await self.fetcher.aclose()
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
@@ -176,21 +211,6 @@ def _remove_outputs(folder: Path) -> None:
     for child in folder.glob("*"):
         if child.is_file():
             child.unlink(missing_ok=True)
-
-
-def _source_bytes(request: GenerationRequest, media: MediaStore) -> bytes | None:
-    """The first source image, when it is one of our own stored files.
-
-    Remote URLs are not fetched here: outbound fetching goes through the guarded fetcher only.
-    """
-    for src in request.sources:
-        if src.kind != "image":
-            continue
-        path = _own_file(src.url, media)
-        if path is not None:
-            return path.read_bytes()
-        return None
-    return None
 
 
 def _own_file(url: str, media: MediaStore) -> Path | None:

@@ -136,14 +136,6 @@ def register(services: Services) -> Any:
             target = str(services.allowed_output_dir(output_dir)) if output_dir else None
             entry = services.catalog.models[request.model]
             cost = estimate_cost(entry, request)
-            if chosen == "local" and request.sources:
-                request = request._replace(
-                    warnings=[
-                        *request.warnings,
-                        "The local provider renders from the prompt; it uses a source image "
-                        "only when it is one of this server's own outputs.",
-                    ]
-                )
             gen, _created = await services.runner.submit(
                 request=request._replace(warnings=[*request.warnings, *cost.warnings]),
                 provider=chosen,
