@@ -317,3 +317,30 @@ async def mcp_session(mcp_server: McpServer) -> AsyncIterator[Client]:
         yield client
     finally:
         await release_held(task, release)
+
+
+# --- one server per test module (added for the tool tests; the fixtures above are unchanged) ---
+
+
+@pytest.fixture(scope="module")
+def mcp_shared_server_env() -> Mapping[str, str]:
+    """Extra environment for ``mcp_shared_server``; override it (module scope) in a test module."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def mcp_shared_server(
+    mcp_shared_server_env: Mapping[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[McpServer]:
+    """One running streamable-HTTP mediagate server shared by every test of a module.
+
+    For tests whose calls do not depend on each other's generations (rejected calls,
+    catalog reads); each test opens its own session with ``mcp_connect``.
+    """
+    server = prepare_server("http", tmp_path_factory.mktemp("shared"), env=mcp_shared_server_env)
+    start_http_server(server)
+    try:
+        yield server
+    finally:
+        assert server.process is not None
+        stop_process(server.process)

@@ -20,7 +20,12 @@ from typing import Any
 from mediagate.catalog.registry import Catalog
 from mediagate.catalog.request import GenerationRequest
 from mediagate.errors import MediagateError
-from mediagate.jobs.model import Generation, GenerationStatus, InvalidTransition
+from mediagate.jobs.model import (
+    Generation,
+    GenerationStatus,
+    InvalidTransition,
+    can_transition,
+)
 from mediagate.jobs.store import JobStore
 from mediagate.media.store import MediaStore
 from mediagate.providers.base import Provider, RunContext
@@ -160,6 +165,11 @@ class JobRunner:
         async def report(
             status: GenerationStatus, progress: float | None, message: str | None
         ) -> None:
+            if not can_transition(state.status, status) and status != state.status:
+                # A generation resumed after a restart is already processing, but its provider
+                # walks the lifecycle from the start ("queued" first). Persisting that backward
+                # move raised InvalidTransition and failed every resumed job; skip it instead.
+                return
             moved = progress is not None and progress - state.progress >= _PROGRESS_STEP
             if status == state.status and (
                 status == GenerationStatus.QUEUED or (not moved and message == state.message)

@@ -11,6 +11,7 @@ import asyncio
 import concurrent.futures
 import hashlib
 import multiprocessing
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from mediagate.providers.base import RunContext
 _MIME = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
 _EXT = {"png": "png", "jpeg": "jpg", "webp": "webp"}
 _THUMB_MAX = 512
+_PARENT_CHECK_S = 0.5
 
 
 def _render_in_worker(job: dict[str, Any]) -> dict[str, Any]:
@@ -71,6 +73,23 @@ def _render_in_worker(job: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _exit_with_parent(parent_pid: int) -> None:
+    """Pool initializer: end this worker once the server process is gone.
+
+    A server killed with SIGKILL cannot shut its pool down, and an idle worker never sees EOF
+    on the call queue (it holds a write end itself), so without this every ``kill -9`` left
+    the render workers (and their resource tracker) running forever.
+    """
+    import threading
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(_PARENT_CHECK_S)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="mediagate-parent-watch", daemon=True).start()
+
+
 def _thumbnail(src: Path, dst: Path) -> Path:
     from PIL import Image
 
@@ -109,7 +128,10 @@ class LocalProvider:
         if self._pool is None:
             # spawn: the server process has threads (SQLite writer, event loop); fork is unsafe.
             self._pool = concurrent.futures.ProcessPoolExecutor(
-                max_workers=self.workers, mp_context=multiprocessing.get_context("spawn")
+                max_workers=self.workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_exit_with_parent,
+                initargs=(os.getpid(),),
             )
         return self._pool
 

@@ -172,7 +172,7 @@ def register(services: Services) -> Any:
             status: Status | None = None,
             limit: Annotated[int, Field(ge=1, le=100)] = 20,
             before: str | None = None,
-        ) -> GenerationList:
+        ) -> Annotated[CallToolResult, GenerationList]:
             """Recent generations, newest first; filter by status; page with before."""
             gens = await services.store.list(
                 status=GenerationStatus(status) if status else None, limit=limit, before=before
@@ -189,8 +189,12 @@ def register(services: Services) -> Any:
                 )
                 for g in gens
             ]
-            return GenerationList(
-                generations=rows, next_before=gens[-1].id if len(gens) == limit else None
+            # Through tool_result (None fields omitted): the listed output schema is compacted
+            # to plain types, so a null next_before/progress made validating clients reject it.
+            return tool_result(
+                GenerationList(
+                    generations=rows, next_before=gens[-1].id if len(gens) == limit else None
+                )
             )
 
         @server.tool()

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import MCPServer
+from mcp_types import CallToolResult
 from pydantic import BaseModel, ConfigDict, Field
 
 from mediagate.catalog.present import compact_row, matches, voices_of
 from mediagate.catalog.present import detail as model_detail
+from mediagate.server.results import tool_result
 from mediagate.server.services import Services
 
 
@@ -44,7 +46,7 @@ def register(services: Services) -> Any:
             provider: str | None = None,
             search: str | None = None,
             detail: bool = Field(False, description="Full limit tables for every match"),
-        ) -> ModelList:
+        ) -> Annotated[CallToolResult, ModelList]:
             """List models with price, time and options. Filters narrow the list; pass
             model=<id> (or detail=true) for the full limit table: inputs, durations,
             aspect ratios, tiers, voices, model-specific parameters."""
@@ -54,7 +56,7 @@ def register(services: Services) -> Any:
                 services.resolve_provider(provider)
             if model is not None:
                 entry = catalog.resolve(model.split("/", 1)[-1])
-                return ModelList(count=1, models=[model_detail(entry, providers)])
+                return tool_result(ModelList(count=1, models=[model_detail(entry, providers)]))
             rows = [
                 model_detail(e, providers) if detail else compact_row(e)
                 for e in sorted(catalog.models.values(), key=lambda m: (m.media_type, m.id))
@@ -71,11 +73,16 @@ def register(services: Services) -> Any:
                 for f in catalog.families.values()
                 if family is None or f.id == family
             ]
-            return ModelList(
-                count=len(rows),
-                models=rows,
-                families=fams if media_type != "image" else [],
-                hint=None if detail else "get_models(model=<id>) shows one model's full limits.",
+            hint = None if detail else "get_models(model=<id>) shows one model's full limits."
+            # Through tool_result (None fields omitted): the listed output schema is compacted
+            # to plain types, so a null "hint" made validating clients reject the result.
+            return tool_result(
+                ModelList(
+                    count=len(rows),
+                    models=rows,
+                    families=fams if media_type != "image" else [],
+                    hint=hint,
+                )
             )
 
         @server.tool()
