@@ -161,6 +161,8 @@ class JobRunner:
             return
         request = GenerationRequest.from_dict(gen.request)
         state = _Reported(gen.status, gen.progress or 0.0, gen.status_message)
+        #: Provider warnings, stored with the final state.
+        pending_warnings: list[str] = []
 
         async def report(
             status: GenerationStatus, progress: float | None, message: str | None
@@ -191,6 +193,9 @@ class JobRunner:
         async def set_upstream_id(upstream_id: str) -> None:
             self._notify(await self.store.set_upstream_id(gen.id, upstream_id))
 
+        async def warn(message: str) -> None:
+            pending_warnings.append(message)
+
         ctx = RunContext(
             generation=gen,
             request=request,
@@ -200,6 +205,7 @@ class JobRunner:
             report=report,
             record_submit_attempt=record_submit_attempt,
             set_upstream_id=set_upstream_id,
+            warn=warn,
         )
         try:
             files = await provider.run(ctx)
@@ -209,7 +215,9 @@ class JobRunner:
                 return
             raise
         except MediagateError as exc:
-            await self._finish(gen.id, GenerationStatus.FAILED, error=exc.payload)
+            await self._finish(
+                gen.id, GenerationStatus.FAILED, error=exc.payload, warnings=pending_warnings
+            )
             return
         except Exception as exc:
             log.exception("generation %s failed in provider %s", gen.id, gen.provider)
@@ -238,6 +246,7 @@ class JobRunner:
             GenerationStatus.COMPLETED,
             outputs=outputs,
             message="completed",
+            warnings=pending_warnings,
         )
 
     async def _finish(
@@ -248,6 +257,7 @@ class JobRunner:
         outputs: list[dict[str, Any]] | None = None,
         error: dict[str, Any] | None = None,
         message: str | None = None,
+        warnings: list[str] | None = None,
     ) -> None:
         try:
             gen = await self.store.transition(
@@ -257,6 +267,7 @@ class JobRunner:
                 outputs=outputs,
                 error=error,
                 status_message=message or (error or {}).get("message"),
+                add_warnings=warnings or (),
             )
         except InvalidTransition:
             gen = await self.store.get(generation_id)  # already terminal (raced a cancel)

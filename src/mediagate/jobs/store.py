@@ -346,8 +346,11 @@ class JobStore:
         outputs: Sequence[Mapping[str, Any]] | None = None,
         error: Mapping[str, Any] | None = None,
         expected_from: Collection[GenerationStatus] | None = None,
+        add_warnings: Sequence[str] = (),
     ) -> Generation:
         """Move a generation to ``status`` and record what came with the move.
+
+        ``add_warnings`` are appended to the generation's warnings (duplicates skipped).
 
         ``None`` arguments leave the stored value alone. Progress never goes down (a lower
         value is ignored) and ``completed`` sets it to 100; ``started_at`` is set on the first
@@ -413,6 +416,9 @@ class JobStore:
                 changes["outputs"] = outputs_copy
             if error_copy is not None:
                 changes["error"] = error_copy
+            fresh = [w for w in add_warnings if w not in current.warnings]
+            if fresh:
+                changes["warnings"] = [*current.warnings, *fresh]
             if status is GenerationStatus.PROCESSING and current.started_at is None:
                 changes["started_at"] = now
             if status.is_terminal:

@@ -36,6 +36,8 @@ class RunContext:
     record_submit_attempt: Callable[[], Awaitable[None]]
     #: Durably remember the upstream's id for this generation.
     set_upstream_id: Callable[[str], Awaitable[None]]
+    #: Something the agent should know about the result (shown under ``warnings``).
+    warn: Callable[[str], Awaitable[None]]
 
 
 class Provider(Protocol):

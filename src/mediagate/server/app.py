@@ -73,7 +73,19 @@ class MediagateServer(MCPServer[Any]):
             await self.list_tools()
         assert self._params is not None
         known = self._params.get(name)
-        if known is not None and arguments:
+        if known is None:
+            import difflib
+
+            return error_result(
+                MediagateError(
+                    "invalid_arguments",
+                    f"Unknown tool {name!r}.",
+                    field="name",
+                    suggestions=difflib.get_close_matches(name, sorted(self._params), n=3) or None,
+                    allowed=sorted(self._params),
+                )
+            )
+        if arguments:
             unknown = [k for k in arguments if k not in known]
             if unknown:
                 return error_result(_unknown_argument(name, unknown[0], known))

@@ -24,6 +24,7 @@ from mediagate.providers.local.provider import LocalProvider
 def image_server(tmp_path: Path) -> Iterator[str]:
     """A loopback HTTP server with one solid red PNG."""
     Image.new("RGB", (320, 200), (230, 10, 10)).save(tmp_path / "red.png")
+    Image.new("RGB", (360, 640), (10, 10, 230)).save(tmp_path / "tall.png")
 
     class Handler(http.server.SimpleHTTPRequestHandler):
         def __init__(self, *args: object, **kwargs: object) -> None:
@@ -102,6 +103,8 @@ def test_unfetchable_source_still_renders_from_the_prompt(tmp_path: Path) -> Non
     }
     out = asyncio.run(_run(tmp_path, args, fetcher))
     assert out["gen"].outputs[0]["width"] == 1024
+    # The agent is told its source was not used.
+    assert any("source image not usable" in w for w in out["gen"].warnings)
 
 
 def test_video_job_walks_the_lifecycle_and_writes_a_playable_file(tmp_path: Path) -> None:
@@ -123,3 +126,24 @@ def test_video_job_walks_the_lifecycle_and_writes_a_playable_file(tmp_path: Path
         assert (video.width, video.height) == (720, 720)
     assert abs(stored["duration_s"] - 5.0) < 1 / 24 + 1e-6
     assert media.resolve(stored["thumbnail_relpath"]) is not None
+
+
+def test_auto_aspect_follows_the_source_image(tmp_path: Path, image_server: str) -> None:
+    import av
+
+    fetcher = GuardedFetcher(FetchPolicy(allow_private=True, max_bytes=5_000_000))
+    args = {
+        "model": "v1-pro-fast-i2v",
+        "prompt": "slow zoom",
+        "source_media_urls": [f"{image_server}/tall.png"],
+    }
+    out = asyncio.run(_run(tmp_path, args, fetcher))
+    stored = out["gen"].outputs[0]
+    assert (stored["width"], stored["height"]) == (720, 1280)
+    media: MediaStore = out["media"]
+    path = media.resolve(stored["relpath"])
+    assert path is not None
+    with av.open(str(path)) as container:
+        video = container.streams.video[0]
+        assert (video.width, video.height) == (720, 1280)
+        assert not container.streams.audio  # Seedance 1.0 is silent

@@ -90,6 +90,36 @@ def _exit_with_parent(parent_pid: int) -> None:
     threading.Thread(target=watch, name="mediagate-parent-watch", daemon=True).start()
 
 
+def _fit_to_source(request: GenerationRequest, source: bytes) -> tuple[int, int]:
+    """Output size for ``auto``/``adaptive``: the source image's shape at the request's tier.
+
+    Validation cannot see the source, so it sized ``auto`` with a default shape; here the
+    long edge (images) or short edge (videos) of that size is kept and the ratio follows
+    the source.
+    """
+    import io
+
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(source)) as im:
+            src_w, src_h = im.size
+    except Exception:
+        return request.width, request.height
+    if src_w <= 0 or src_h <= 0:
+        return request.width, request.height
+    ratio = src_w / src_h
+    if request.media_type == "video":
+        short = min(request.width, request.height)
+        w, h = (short * ratio, short) if ratio >= 1 else (short, short / ratio)
+    else:
+        long = max(request.width, request.height)
+        w, h = (long, long / ratio) if ratio >= 1 else (long * ratio, long)
+    # Even sizes (H.264 yuv420p needs them), within the renderer's limits.
+    cap = 4096 if request.media_type == "video" else 8192
+    return (min(cap, max(16, 2 * round(w / 2))), min(cap, max(16, 2 * round(h / 2))))
+
+
 def _thumbnail(src: Path, dst: Path) -> Path:
     from PIL import Image
 
@@ -143,14 +173,17 @@ class LocalProvider:
         await ctx.report(GenerationStatus.QUEUED, 0.0, "queued on the local renderer")
         source, note = await self._source_bytes(request, ctx.media)
         if note:
-            await ctx.report(GenerationStatus.QUEUED, 0.0, note)
+            await ctx.warn(note)
+        width, height = request.width, request.height
+        if source is not None and request.aspect_ratio in ("auto", "adaptive"):
+            width, height = await asyncio.to_thread(_fit_to_source, request, source)
         job = {
             "folder": str(ctx.folder),
             "media_type": request.media_type,
             "prompt": request.prompt,
             "seed": _seed_for(request, ctx.generation),
-            "width": request.width,
-            "height": request.height,
+            "width": width,
+            "height": height,
             "duration_s": float(request.duration_s or 5),
             "audio": request.has_audio,
             "fmt": request.output_format,
