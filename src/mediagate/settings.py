@@ -31,6 +31,18 @@ class Settings(BaseSettings):
     auth_token: SecretStr | None = None
     output_dirs: Annotated[list[Path], NoDecode] = Field(default_factory=list)
     allowed_dirs: Annotated[list[Path], NoDecode] = Field(default_factory=list)
+    #: Trimmed clips and uploaded inputs older than this are deleted (at start-up, then hourly).
+    trim_retention_days: float = Field(default=7.0, gt=0)
+    #: Sandboxed media workers (probe/trim of untrusted files): how many run at once, and the
+    #: limits each one gets (wall clock, CPU seconds, address space, size of files written).
+    media_workers: int = Field(default=2, ge=1, le=64)
+    #: Workers kept started ahead of need (within media_workers), so a job skips the ~0.1 s
+    #: start-up; 0 starts every worker on demand.
+    media_worker_spares: int = Field(default=1, ge=0, le=64)
+    media_worker_timeout_s: float = Field(default=300.0, gt=0)
+    media_worker_cpu_s: int = Field(default=600, ge=1)
+    media_worker_memory_mb: int = Field(default=2048, ge=256)
+    media_worker_output_mb: int = Field(default=2048, ge=1)
 
     kubeez_api_key: SecretStr | None = None
     #: The seeds document Kubeez's paths but not its API host; set it with the key.

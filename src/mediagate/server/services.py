@@ -6,6 +6,7 @@ per connection) and started around serving by ``transports.run``.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -15,6 +16,7 @@ from mediagate.catalog import Catalog, load_catalog
 from mediagate.errors import MediagateError
 from mediagate.jobs.runner import JobRunner
 from mediagate.jobs.store import JobStore
+from mediagate.media.clips import start_media_upkeep
 from mediagate.media.store import MediaStore
 from mediagate.providers.base import Provider
 from mediagate.providers.registry import build_providers
@@ -70,10 +72,14 @@ class Services:
         self._runner = JobRunner(
             store=store, providers=self.providers, media=self.media, catalog=self.catalog
         )
+        # Expires trimmed clips and uploads; stops idle media workers on exit (media/clips.py).
+        media_upkeep = start_media_upkeep(self)
         try:
             await self._runner.start()
             yield self
         finally:
+            media_upkeep.cancel()
+            await asyncio.gather(media_upkeep, return_exceptions=True)
             await self._runner.aclose()
             for provider in self.providers.values():
                 with contextlib.suppress(Exception):

@@ -12,6 +12,11 @@ if TYPE_CHECKING:
 def default_tool_registrars(services: Services) -> list[ToolRegistrar]:
     """Every tool mediagate serves, closed over the process's ``services``."""
     from mediagate.server.resources import register as resources
-    from mediagate.server.tools import generation, models
+    from mediagate.server.tools import generation, media, models
 
-    return [models.register(services), generation.register(services), resources(services)]
+    return [
+        models.register(services),
+        generation.register(services),
+        media.register(services),
+        resources(services),
+    ]
