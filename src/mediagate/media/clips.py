@@ -97,7 +97,7 @@ async def trim_to_store(
     name = f"{token}.mp4"
     part = trims / f".{name}.part"
     try:
-        source = await _source_file(url, services, fetcher, workdir)
+        source = await source_file(url, services, fetcher, workdir)
         outcome = await trim_file(source, part, window, accurate=accurate, workers=workers)
         final = trims / name
         await asyncio.to_thread(part.replace, final)
@@ -125,10 +125,16 @@ async def trim_to_store(
     )
 
 
-async def _source_file(
-    url: str, services: InputServices, fetcher: GuardedFetcher, workdir: Path
+async def source_file(
+    url: str,
+    services: InputServices,
+    fetcher: GuardedFetcher,
+    workdir: Path,
+    *,
+    field: str = "source_url",
 ) -> Path:
-    field = "source_url"
+    """A local file for ``url``: our own stored file, a materialized local/data input, or a
+    guarded download into ``workdir``."""
     own = own_media_path(url, services, field=field)
     if own is not None:
         return own

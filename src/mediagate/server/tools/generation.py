@@ -12,6 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from mediagate.catalog import validate_generate
 from mediagate.catalog.estimate import estimate_cost, estimate_time
 from mediagate.jobs.model import Generation, GenerationStatus, canonical_hash
+from mediagate.media.fetch import FetchPolicy, GuardedFetcher
+from mediagate.server.inputs import localize_inputs, probe_references
 from mediagate.server.results import (
     GenerationResult,
     Status,
@@ -20,6 +22,8 @@ from mediagate.server.results import (
 )
 from mediagate.server.services import Services
 
+#: Reference media downloaded to probe its length (the upload cap of seed 002).
+REFERENCE_MAX_BYTES = 500 * 1024 * 1024
 MAX_WAIT_S = 50  # below the ~60 s at which common MCP clients give up on a request
 
 Wait = Annotated[
@@ -28,7 +32,7 @@ Wait = Annotated[
 ]
 GenType = Literal["text-to-image", "image-to-image", "text-to-video", "image-to-video"]
 _NOT_ARGS = frozenset({"wait_seconds", "idempotency_key", "output_dir"})
-_NOT_CALL = frozenset({"ctx", "services"})
+_NOT_CALL = frozenset({"ctx", "services", "fetcher"})
 
 
 class Estimate(BaseModel):
@@ -87,6 +91,10 @@ async def wait_with_progress(
 
 def register(services: Services) -> Any:
     """The registrar for the generation tools, closed over ``services``."""
+    # Downloads reference media for probing (SSRF-guarded; capped like trim sources).
+    fetcher = GuardedFetcher(
+        FetchPolicy.from_settings(services.settings, max_bytes=REFERENCE_MAX_BYTES)
+    )
 
     def registrar(server: MCPServer[Any]) -> None:
         @server.tool()
@@ -123,9 +131,10 @@ def register(services: Services) -> Any:
             before anything is spent. Returns generation_id and status; with wait_seconds it
             waits (with progress) and returns outputs when done. Model-specific options:
             see get_models(model=...)."""
-            # locals() here is exactly the parameters (plus the closed-over services).
+            # locals() here is exactly the parameters (plus the closed-over services/fetcher).
             given = {k: v for k, v in locals().items() if v is not None}
             call = {k: v for k, v in given.items() if k not in _NOT_ARGS | _NOT_CALL}
+            call = await localize_inputs(call, services)
             request = validate_generate(
                 call,
                 services.catalog,
@@ -135,9 +144,12 @@ def register(services: Services) -> Any:
             chosen = services.resolve_provider(request.provider or provider)
             target = str(services.allowed_output_dir(output_dir)) if output_dir else None
             entry = services.catalog.models[request.model]
-            cost = estimate_cost(entry, request)
+            refs = await probe_references(request, entry, services, fetcher)
+            cost = estimate_cost(entry, request, ref_video_seconds=refs.videos)
             gen, _created = await services.runner.submit(
-                request=request._replace(warnings=[*request.warnings, *cost.warnings]),
+                request=request._replace(
+                    warnings=[*request.warnings, *refs.warnings, *cost.warnings]
+                ),
                 provider=chosen,
                 request_hash=canonical_hash({**call, "output_dir": target}),
                 idempotency_key=idempotency_key,
@@ -217,6 +229,7 @@ def register(services: Services) -> Any:
                 call["negative_prompt"] = negative_prompt
             for key in _NOT_ARGS:
                 call.pop(key, None)
+            call = await localize_inputs(call, services)
             request = validate_generate(
                 call,
                 services.catalog,
@@ -225,7 +238,8 @@ def register(services: Services) -> Any:
             )
             chosen = services.resolve_provider(request.provider or call.get("provider"))
             entry = services.catalog.models[request.model]
-            cost = estimate_cost(entry, request)
+            refs = await probe_references(request, entry, services, fetcher)
+            cost = estimate_cost(entry, request, ref_video_seconds=refs.videos)
             normalized = request.to_dict()
             normalized.pop("warnings", None)
             return tool_result(
@@ -235,7 +249,7 @@ def register(services: Services) -> Any:
                     estimated_time_seconds=estimate_time(entry, request),
                     estimated_cost_credits=cost.credits,
                     breakdown=cost.breakdown,
-                    warnings=[*request.warnings, *cost.warnings],
+                    warnings=[*request.warnings, *refs.warnings, *cost.warnings],
                     normalized=normalized,
                 )
             )
