@@ -13,7 +13,10 @@ Durability guarantees
   an agent already holds an id for, or a submit attempt recorded just before an upstream call
   that may be billing, silently forgotten. One fsync per commit (~0.2 ms on the dev box)
   is cheap next to any upstream call, so we pay it; ``synchronous="NORMAL"`` remains available
-  for throwaway stores (tests, benchmarks).
+  for throwaway stores (tests, benchmarks). The one exception is a progress-only move
+  (``queued``/``processing`` with a percentage or message): losing that to a power cut loses
+  nothing (the job resumes from its last durable state), so it commits without its own fsync;
+  the next durable commit fsyncs the WAL, and those frames with it.
 * ``record_submit_attempt`` is its own committed write, made before the runner contacts the
   upstream: after a crash, ``attempts > 0`` without an ``upstream_id`` means "the upstream may
   have this job", so the resumer must look it up rather than blindly submit again.
@@ -270,8 +273,18 @@ class JobStore:
             raise RuntimeError("JobStore is not open: use `async with JobStore(path)` or open()")
         return await asyncio.get_running_loop().run_in_executor(executor, fn, conn)
 
-    async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        return await self._run(lambda conn: _in_transaction(conn, fn))
+    async def _write(self, fn: Callable[[sqlite3.Connection], T], *, durable: bool = True) -> T:
+        if durable or self._synchronous != "FULL":
+            return await self._run(lambda conn: _in_transaction(conn, fn))
+
+        def relaxed(conn: sqlite3.Connection) -> T:
+            conn.execute("PRAGMA synchronous = NORMAL")
+            try:
+                return _in_transaction(conn, fn)
+            finally:
+                conn.execute("PRAGMA synchronous = FULL")
+
+        return await self._run(relaxed)
 
     # -- writes ---------------------------------------------------------------------------------
 
@@ -428,7 +441,15 @@ class JobStore:
             _save(conn, new)
             return new
 
-        return await self._write(move)
+        # Only progress-only moves skip their own fsync (see the module docstring).
+        durable = (
+            status.is_terminal
+            or outputs_copy is not None
+            or error_copy is not None
+            or upstream_id is not None
+            or bool(add_warnings)
+        )
+        return await self._write(move, durable=durable)
 
     async def record_submit_attempt(self, generation_id: str) -> Generation:
         """Count one submit attempt (``attempts += 1``), committed before the caller sends.

@@ -160,7 +160,10 @@ class GuardedFetcher:
         self._policy = policy
         self._resolver: Resolver = SystemResolver() if resolver is None else resolver
         self._dialer = httpcore2.AnyIOBackend() if network_backend is None else network_backend
-        self._ssl_context = httpx2.create_ssl_context() if ssl_context is None else ssl_context
+        # Built on the first https fetch: creating the default context costs ~37 ms, and the
+        # server holds several fetchers that may never fetch (start-up time matters).
+        self._ssl_context_given = ssl_context
+        self._ssl_context_built: ssl.SSLContext | None = None
         self._timeout = httpx2.Timeout(
             connect=policy.connect_timeout,
             read=policy.read_timeout,
@@ -345,10 +348,17 @@ class GuardedFetcher:
                     )
         return tuple(addresses)
 
+    def _ssl_context(self) -> ssl.SSLContext:
+        if self._ssl_context_given is not None:
+            return self._ssl_context_given
+        if self._ssl_context_built is None:
+            self._ssl_context_built = httpx2.create_ssl_context()
+        return self._ssl_context_built
+
     def _client(self, addresses: tuple[IPAddress, ...], port: int) -> httpx2.AsyncClient:
         """A single-hop client that can only connect to ``addresses`` on ``port``."""
         pool = httpcore2.AsyncConnectionPool(
-            ssl_context=self._ssl_context,
+            ssl_context=self._ssl_context(),
             max_connections=1,
             max_keepalive_connections=0,
             http1=True,

@@ -35,6 +35,7 @@ class Services:
         self.providers: dict[str, Provider] = {}
         self._store: JobStore | None = None
         self._runner: JobRunner | None = None
+        self._trusted: tuple[tuple[Path, str | None], tuple[str, ...]] | None = None
 
     @property
     def store(self) -> JobStore:
@@ -54,10 +55,13 @@ class Services:
 
     def trusted_url_prefixes(self) -> tuple[str, ...]:
         """This server's own media URLs: outputs may be fed back as inputs as they are."""
-        prefixes = [self.media.root.resolve().as_uri() + "/"]
-        if self.media.base_url is not None:
-            prefixes.append(self.media.base_url + "/media/")
-        return tuple(prefixes)
+        key = (self.media.root, self.media.base_url)
+        if self._trusted is None or self._trusted[0] != key:
+            prefixes = [self.media.root.resolve().as_uri() + "/"]
+            if self.media.base_url is not None:
+                prefixes.append(self.media.base_url + "/media/")
+            self._trusted = (key, tuple(prefixes))
+        return self._trusted[1]
 
     @contextlib.asynccontextmanager
     async def running(self, base_url: str | None = None) -> AsyncIterator[Services]:

@@ -199,10 +199,19 @@ class LocalProvider:
                 elapsed = time.monotonic() - started
                 if future.done() and elapsed >= simulated:
                     break
-                fraction = min(elapsed / simulated, 0.99) if simulated > 0 else 0.5
+                if simulated <= 0:
+                    # Nothing to simulate: just wait for the render (no progress ticks).
+                    await asyncio.wait([future])
+                    continue
+                fraction = min(elapsed / simulated, 0.99)
                 pct = round(fraction * 100, 1)
                 await ctx.report(GenerationStatus.PROCESSING, pct, f"rendering {int(pct)}%")
-                await asyncio.wait([future], timeout=tick)
+                if future.done():
+                    # The file is ready but the simulated upstream time is not over: sleep
+                    # (waiting on a done future returns at once and would spin the loop).
+                    await asyncio.sleep(min(tick, simulated - elapsed))
+                else:
+                    await asyncio.wait([future], timeout=tick)
             info = future.result()
         except asyncio.CancelledError:
             future.add_done_callback(lambda _f: _remove_outputs(ctx.folder))
