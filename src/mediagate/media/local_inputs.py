@@ -253,9 +253,14 @@ async def materialize(
         await anyio.to_thread.run_sync(_write_new, target, data)
         return Materialized(target, sniffed, len(data), copied=True)
     if is_local_reference(ref):
-        checked = check_allowed(
-            local_path(ref, field=field), services.settings.allowed_dirs, field=field
-        )
+        try:
+            checked = check_allowed(
+                local_path(ref, field=field), services.settings.allowed_dirs, field=field
+            )
+        except MediagateError as exc:
+            # Echo what the agent sent (a file:// URI stays a URI), not our resolved path.
+            exc.details["got"] = _clip(ref)
+            raise
         folder = _dest(services, dest_dir)
         return await anyio.to_thread.run_sync(_copy_checked, checked, folder, field, ref, max_bytes)
     raise _unsafe(

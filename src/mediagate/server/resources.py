@@ -28,7 +28,8 @@ def register(services: Services) -> Any:
             mime_type="application/json",
         )
         async def generation(generation_id: str) -> str:
-            gen = await services.store.get(generation_id)
+            store = await services.job_store()
+            gen = await store.get(generation_id)
             result = generation_result(gen, services.media)
             return json.dumps(result.model_dump(mode="json", exclude_none=True))
 
@@ -38,7 +39,8 @@ def register(services: Services) -> Any:
             description="One output file of a generation (bytes; large videos: use its url).",
         )
         async def generation_file(generation_id: str, filename: str) -> bytes:
-            gen = await services.store.get(generation_id)
+            store = await services.job_store()
+            gen = await store.get(generation_id)
             for out in gen.outputs:
                 for key in ("relpath", "thumbnail_relpath"):
                     rel = out.get(key)

@@ -28,14 +28,46 @@ log = logging.getLogger(__name__)
 class Services:
     """Everything the tools use. ``runner`` and ``store`` exist only while started."""
 
+    _upkeep: asyncio.Task[None] | None = None
+
     def __init__(self, settings: Settings, *, catalog: Catalog | None = None) -> None:
         self.settings = settings
-        self.catalog = catalog if catalog is not None else load_catalog()
+        self._catalog = catalog
         self.media = MediaStore(settings.data_dir / "media")
         self.providers: dict[str, Provider] = {}
         self._store: JobStore | None = None
         self._runner: JobRunner | None = None
+        self._ready: asyncio.Event | None = None
+        self._startup_error: BaseException | None = None
         self._trusted: tuple[tuple[Path, str | None], tuple[str, ...]] | None = None
+
+    @property
+    def catalog(self) -> Catalog:
+        """The model catalog (loaded on first use: start-up does not wait for it)."""
+        if self._catalog is None:
+            self._catalog = load_catalog()
+        return self._catalog
+
+    async def started(self) -> Services:
+        """Wait until ``running`` has opened the job store and resumed unfinished jobs.
+
+        Tools await this before touching ``store``/``runner``: the server answers
+        ``initialize`` and ``tools/list`` while the services are still starting.
+        """
+        if self._ready is None:
+            raise RuntimeError("services not started")
+        await self._ready.wait()
+        if self._startup_error is not None:
+            raise RuntimeError("mediagate failed to start its services") from self._startup_error
+        return self
+
+    async def job_store(self) -> JobStore:
+        """The job store, once started."""
+        return (await self.started()).store
+
+    async def job_runner(self) -> JobRunner:
+        """The job runner, once started."""
+        return (await self.started()).runner
 
     @property
     def store(self) -> JobStore:
@@ -65,32 +97,55 @@ class Services:
 
     @contextlib.asynccontextmanager
     async def running(self, base_url: str | None = None) -> AsyncIterator[Services]:
-        """Open the store, start providers and resume unfinished jobs; undo it all on exit."""
+        """Start the services in the background (store, runner, resumed jobs, media upkeep);
+        stop them all on exit. Use ``started()`` to wait for them."""
         self.media.base_url = base_url.rstrip("/") if base_url else None
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.media.ensure()
         self.providers = build_providers(self.settings)
-        store = JobStore(self.settings.data_dir / "jobs.sqlite3")
-        await store.open()
-        self._store = store
-        self._runner = JobRunner(
-            store=store, providers=self.providers, media=self.media, catalog=self.catalog
-        )
-        # Expires trimmed clips and uploads; stops idle media workers on exit (media/clips.py).
-        media_upkeep = start_media_upkeep(self)
+        self._ready = asyncio.Event()
+        self._startup_error = None
+        startup = asyncio.create_task(self._start(), name="mediagate services start-up")
         try:
-            await self._runner.start()
             yield self
         finally:
-            media_upkeep.cancel()
-            await asyncio.gather(media_upkeep, return_exceptions=True)
+            startup.cancel()
+            await asyncio.gather(startup, return_exceptions=True)
+            await self._stop()
+
+    async def _start(self) -> None:
+        assert self._ready is not None
+        try:
+            store = JobStore(self.settings.data_dir / "jobs.sqlite3")
+            await store.open()
+            self._store = store
+            self._runner = JobRunner(
+                store=store, providers=self.providers, media=self.media, catalog=self.catalog
+            )
+            await self._runner.start()
+            # Expires trimmed clips and uploads; stops idle media workers on exit.
+            self._upkeep = start_media_upkeep(self)
+        except Exception as exc:
+            log.exception("mediagate services failed to start")
+            self._startup_error = exc
+        finally:
+            self._ready.set()
+
+    async def _stop(self) -> None:
+        upkeep = self._upkeep
+        if upkeep is not None:
+            upkeep.cancel()
+            await asyncio.gather(upkeep, return_exceptions=True)
+            self._upkeep = None
+        if self._runner is not None:
             await self._runner.aclose()
-            for provider in self.providers.values():
-                with contextlib.suppress(Exception):
-                    await provider.aclose()
-            await store.close()
-            self._runner = None
-            self._store = None
+        for provider in self.providers.values():
+            with contextlib.suppress(Exception):
+                await provider.aclose()
+        if self._store is not None:
+            await self._store.close()
+        self._runner = None
+        self._store = None
 
     def resolve_provider(self, requested: str | None) -> str:
         """The provider a call goes to: the one asked for, else the configured default."""

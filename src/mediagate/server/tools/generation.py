@@ -86,7 +86,8 @@ async def wait_with_progress(
             await ctx.report_progress(pct, 100.0, message)
 
     await relay(gen)
-    return await services.runner.wait(gen.id, min(wait_seconds, MAX_WAIT_S), relay)
+    runner = await services.job_runner()
+    return await runner.wait(gen.id, min(wait_seconds, MAX_WAIT_S), relay)
 
 
 def register(services: Services) -> Any:
@@ -146,7 +147,8 @@ def register(services: Services) -> Any:
             entry = services.catalog.models[request.model]
             refs = await probe_references(request, entry, services, fetcher)
             cost = estimate_cost(entry, request, ref_video_seconds=refs.videos)
-            gen, _created = await services.runner.submit(
+            runner = await services.job_runner()
+            gen, _created = await runner.submit(
                 request=request._replace(
                     warnings=[*request.warnings, *refs.warnings, *cost.warnings]
                 ),
@@ -167,7 +169,8 @@ def register(services: Services) -> Any:
             """Status of a generation (pending, queued, processing, completed, failed,
             canceled), progress 0-100, outputs when completed, error when failed.
             wait_seconds (0-50) long-polls until it finishes."""
-            gen = await services.store.get(generation_id)
+            store = await services.job_store()
+            gen = await store.get(generation_id)
             gen = await wait_with_progress(services, gen, wait_seconds, ctx)
             return generation_tool_result(gen, services.media)
 
@@ -176,7 +179,8 @@ def register(services: Services) -> Any:
             generation_id: str,
         ) -> Annotated[CallToolResult, GenerationResult]:
             """Cancel a generation that has not finished (finished ones are returned as is)."""
-            gen = await services.runner.cancel(generation_id)
+            runner = await services.job_runner()
+            gen = await runner.cancel(generation_id)
             return generation_tool_result(gen, services.media)
 
         @server.tool()
@@ -186,7 +190,8 @@ def register(services: Services) -> Any:
             before: str | None = None,
         ) -> Annotated[CallToolResult, GenerationList]:
             """Recent generations, newest first; filter by status; page with before."""
-            gens = await services.store.list(
+            store = await services.job_store()
+            gens = await store.list(
                 status=GenerationStatus(status) if status else None, limit=limit, before=before
             )
             rows = [
