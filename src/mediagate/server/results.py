@@ -7,13 +7,15 @@ schemas) plus the same JSON as text; finished outputs are also ``resource_link``
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from mcp_types import CallToolResult, ResourceLink, TextContent
 from pydantic import BaseModel, ConfigDict, Field
 
-from mediagate.jobs.model import Generation
 from mediagate.media.store import MediaStore
+
+if TYPE_CHECKING:
+    from mediagate.jobs.model import Generation
 
 Status = Literal["pending", "queued", "processing", "completed", "failed", "canceled"]
 

@@ -11,16 +11,20 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from mediagate.catalog import Catalog, load_catalog
 from mediagate.errors import MediagateError
-from mediagate.jobs.runner import JobRunner
-from mediagate.jobs.store import JobStore
-from mediagate.media.clips import start_media_upkeep
 from mediagate.media.store import MediaStore
-from mediagate.providers.base import Provider
-from mediagate.providers.registry import build_providers
 from mediagate.settings import Settings
+
+if TYPE_CHECKING:
+    from mediagate.catalog import Catalog
+    from mediagate.jobs.runner import JobRunner
+    from mediagate.jobs.store import JobStore
+    from mediagate.providers.base import Provider
+
+# Heavier modules (catalog models, job store, providers, media workers) are imported where they
+# are first used: the server answers initialize/tools/list before they are needed.
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +49,8 @@ class Services:
     def catalog(self) -> Catalog:
         """The model catalog (loaded on first use: start-up does not wait for it)."""
         if self._catalog is None:
+            from mediagate.catalog import load_catalog
+
             self._catalog = load_catalog()
         return self._catalog
 
@@ -102,6 +108,8 @@ class Services:
         self.media.base_url = base_url.rstrip("/") if base_url else None
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.media.ensure()
+        from mediagate.providers.registry import build_providers
+
         self.providers = build_providers(self.settings)
         self._ready = asyncio.Event()
         self._startup_error = None
@@ -116,6 +124,10 @@ class Services:
     async def _start(self) -> None:
         assert self._ready is not None
         try:
+            from mediagate.jobs.runner import JobRunner
+            from mediagate.jobs.store import JobStore
+            from mediagate.media.clips import start_media_upkeep
+
             store = JobStore(self.settings.data_dir / "jobs.sqlite3")
             await store.open()
             self._store = store

@@ -13,17 +13,19 @@ import hashlib
 import multiprocessing
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-from mediagate.catalog.estimate import estimate_time
-from mediagate.catalog.request import GenerationRequest
 from mediagate.errors import MediagateError
-from mediagate.jobs.model import Generation, GenerationStatus
-from mediagate.media.fetch import GuardedFetcher
 from mediagate.media.store import MediaStore, StoredFile
-from mediagate.providers.base import RunContext
+
+if TYPE_CHECKING:
+    from mediagate.catalog.request import GenerationRequest
+    from mediagate.jobs.model import Generation
+    from mediagate.media.fetch import GuardedFetcher
+    from mediagate.providers.base import RunContext
 
 _MIME = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
 _EXT = {"png": "png", "jpeg": "jpg", "webp": "webp"}
@@ -146,12 +148,13 @@ class LocalProvider:
         *,
         delay_scale: float = 0.1,
         workers: int = 2,
-        fetcher: GuardedFetcher | None = None,
+        fetcher: GuardedFetcher | Callable[[], GuardedFetcher] | None = None,
     ) -> None:
         self.delay_scale = delay_scale
         self.workers = workers
         #: Fetches remote source images (SSRF-guarded); without one, only own files are used.
-        self.fetcher = fetcher
+        #: A factory is called on first use (the HTTP stack is not needed at start-up).
+        self._fetcher = fetcher
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None
 
     def _executor(self) -> concurrent.futures.ProcessPoolExecutor:
@@ -167,6 +170,9 @@ class LocalProvider:
 
     async def run(self, ctx: RunContext) -> list[StoredFile]:
         """Render the request's file and walk the lifecycle while it renders."""
+        from mediagate.catalog.estimate import estimate_time
+        from mediagate.jobs.model import GenerationStatus
+
         request = ctx.request
         entry = ctx.catalog.models[request.model]
         loop = asyncio.get_running_loop()
@@ -236,10 +242,11 @@ class LocalProvider:
         own = _own_file(first.url, media)
         if own is not None:
             return await asyncio.to_thread(own.read_bytes), None
-        if self.fetcher is None:
+        fetcher = self.fetcher
+        if fetcher is None:
             return None, "source image not fetched (no fetcher); rendering from the prompt"
         try:
-            result = await self.fetcher.fetch_bytes(first.url, field="source_media_urls[0]")
+            result = await fetcher.fetch_bytes(first.url, field="source_media_urls[0]")
         except MediagateError as exc:
             return None, f"source image not usable ({exc.code}); rendering from the prompt"
         return result.data, None
@@ -247,9 +254,16 @@ class LocalProvider:
     async def cancel(self, generation: Generation) -> None:
         """Nothing upstream to cancel: the runner stops the task."""
 
+    @property
+    def fetcher(self) -> GuardedFetcher | None:
+        """The source fetcher (built from its factory on first use)."""
+        if callable(self._fetcher):
+            self._fetcher = self._fetcher()
+        return self._fetcher
+
     async def aclose(self) -> None:
-        if self.fetcher is not None:
-            await self.fetcher.aclose()
+        if self._fetcher is not None and not callable(self._fetcher):
+            await self._fetcher.aclose()
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None

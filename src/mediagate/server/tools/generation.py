@@ -3,17 +3,12 @@ list_generations: thin wrappers over catalog validation and the job runner."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult
 from pydantic import BaseModel, ConfigDict, Field
 
-from mediagate.catalog import validate_generate
-from mediagate.catalog.estimate import estimate_cost, estimate_time
-from mediagate.jobs.model import Generation, GenerationStatus, canonical_hash
-from mediagate.media.fetch import FetchPolicy, GuardedFetcher
-from mediagate.server.inputs import localize_inputs, probe_references
 from mediagate.server.results import (
     GenerationResult,
     Status,
@@ -21,6 +16,13 @@ from mediagate.server.results import (
     tool_result,
 )
 from mediagate.server.services import Services
+
+if TYPE_CHECKING:
+    from mediagate.jobs.model import Generation
+    from mediagate.media.fetch import GuardedFetcher
+
+# Validation, estimates, the job model and input handling are imported on first call (they
+# pull in the catalog models, PyAV workers and the HTTP stack): start-up stays fast.
 
 #: Reference media downloaded to probe its length (the upload cap of seed 002).
 REFERENCE_MAX_BYTES = 500 * 1024 * 1024
@@ -32,7 +34,7 @@ Wait = Annotated[
 ]
 GenType = Literal["text-to-image", "image-to-image", "text-to-video", "image-to-video"]
 _NOT_ARGS = frozenset({"wait_seconds", "idempotency_key", "output_dir"})
-_NOT_CALL = frozenset({"ctx", "services", "fetcher"})
+_NOT_CALL = frozenset({"ctx", "services", "reference_fetcher"})
 
 
 class Estimate(BaseModel):
@@ -74,6 +76,8 @@ async def wait_with_progress(
     """Wait up to ``wait_seconds`` for ``gen``, relaying progress if the client asked for it."""
     if wait_seconds <= 0 or gen.is_terminal:
         return gen
+    from mediagate.jobs.model import GenerationStatus
+
     wants_progress = "progress_token" in (ctx.request_context.meta or {})
     sent = -1.0
 
@@ -92,10 +96,19 @@ async def wait_with_progress(
 
 def register(services: Services) -> Any:
     """The registrar for the generation tools, closed over ``services``."""
-    # Downloads reference media for probing (SSRF-guarded; capped like trim sources).
-    fetcher = GuardedFetcher(
-        FetchPolicy.from_settings(services.settings, max_bytes=REFERENCE_MAX_BYTES)
-    )
+    made: list[GuardedFetcher] = []
+
+    def reference_fetcher() -> GuardedFetcher:
+        """Downloads reference media for probing (SSRF-guarded; capped like trim sources)."""
+        if not made:
+            from mediagate.media.fetch import FetchPolicy, GuardedFetcher
+
+            made.append(
+                GuardedFetcher(
+                    FetchPolicy.from_settings(services.settings, max_bytes=REFERENCE_MAX_BYTES)
+                )
+            )
+        return made[0]
 
     def registrar(server: MCPServer[Any]) -> None:
         @server.tool()
@@ -132,9 +145,14 @@ def register(services: Services) -> Any:
             before anything is spent. Returns generation_id and status; with wait_seconds it
             waits (with progress) and returns outputs when done. Model-specific options:
             see get_models(model=...)."""
-            # locals() here is exactly the parameters (plus the closed-over services/fetcher).
+            # locals() here is exactly the parameters (plus closed-over names).
             given = {k: v for k, v in locals().items() if v is not None}
             call = {k: v for k, v in given.items() if k not in _NOT_ARGS | _NOT_CALL}
+            from mediagate.catalog import validate_generate
+            from mediagate.catalog.estimate import estimate_cost, estimate_time
+            from mediagate.jobs.model import canonical_hash
+            from mediagate.server.inputs import localize_inputs, probe_references
+
             call = await localize_inputs(call, services)
             request = validate_generate(
                 call,
@@ -145,7 +163,7 @@ def register(services: Services) -> Any:
             chosen = services.resolve_provider(request.provider or provider)
             target = str(services.allowed_output_dir(output_dir)) if output_dir else None
             entry = services.catalog.models[request.model]
-            refs = await probe_references(request, entry, services, fetcher)
+            refs = await probe_references(request, entry, services, reference_fetcher())
             cost = estimate_cost(entry, request, ref_video_seconds=refs.videos)
             runner = await services.job_runner()
             gen, _created = await runner.submit(
@@ -190,6 +208,8 @@ def register(services: Services) -> Any:
             before: str | None = None,
         ) -> Annotated[CallToolResult, GenerationList]:
             """Recent generations, newest first; filter by status; page with before."""
+            from mediagate.jobs.model import GenerationStatus
+
             store = await services.job_store()
             gens = await store.list(
                 status=GenerationStatus(status) if status else None, limit=limit, before=before
@@ -226,6 +246,10 @@ def register(services: Services) -> Any:
         ) -> Annotated[CallToolResult, Estimate]:
             """Estimated credits and seconds for a generate_media call; starts nothing.
             The call is validated too, so an invalid one returns the error it would get."""
+            from mediagate.catalog import validate_generate
+            from mediagate.catalog.estimate import estimate_cost, estimate_time
+            from mediagate.server.inputs import localize_inputs, probe_references
+
             call: dict[str, Any] = dict(parameters or {})
             call.update(model=model, prompt=prompt or call.get("prompt") or "estimate")
             if generation_type is not None:
@@ -243,7 +267,7 @@ def register(services: Services) -> Any:
             )
             chosen = services.resolve_provider(request.provider or call.get("provider"))
             entry = services.catalog.models[request.model]
-            refs = await probe_references(request, entry, services, fetcher)
+            refs = await probe_references(request, entry, services, reference_fetcher())
             cost = estimate_cost(entry, request, ref_video_seconds=refs.videos)
             normalized = request.to_dict()
             normalized.pop("warnings", None)

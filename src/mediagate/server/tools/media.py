@@ -7,25 +7,21 @@ path, and a ``resource_link``; the files expire after ``MEDIAGATE_TRIM_RETENTION
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from mcp.server.mcpserver import MCPServer
 from mcp_types import CallToolResult, ResourceLink
 from pydantic import BaseModel, ConfigDict, Field
 
 from mediagate.errors import MediagateError
-from mediagate.media.clips import (
-    DOWNLOAD_BUDGET_S,
-    MAX_SOURCE_BYTES,
-    media_workers,
-    trim_to_store,
-)
-from mediagate.media.fetch import FetchPolicy, GuardedFetcher
-from mediagate.media.local_inputs import materialize
-from mediagate.media.probe import probe
 from mediagate.media.store import StoredFile
 from mediagate.server.results import tool_result
 from mediagate.server.services import Services
+
+if TYPE_CHECKING:
+    from mediagate.media.fetch import GuardedFetcher
+
+# The media modules (workers, fetcher, probe, trim) are imported on first call, not at start-up.
 
 EndSeconds = Annotated[
     float | str,
@@ -91,13 +87,23 @@ def _link(url: str, stored: StoredFile, title: str) -> ResourceLink:
 def register(services: Services) -> Any:
     """The registrar for the media tools, closed over ``services``."""
     settings = services.settings
-    fetcher = GuardedFetcher(
-        FetchPolicy(
-            allow_private=settings.allow_private_urls,
-            max_bytes=MAX_SOURCE_BYTES,
-            total_timeout=DOWNLOAD_BUDGET_S + 30,
-        )
-    )
+    made: list[GuardedFetcher] = []
+
+    def source_fetcher() -> GuardedFetcher:
+        if not made:
+            from mediagate.media.clips import DOWNLOAD_BUDGET_S, MAX_SOURCE_BYTES
+            from mediagate.media.fetch import FetchPolicy, GuardedFetcher
+
+            made.append(
+                GuardedFetcher(
+                    FetchPolicy(
+                        allow_private=settings.allow_private_urls,
+                        max_bytes=MAX_SOURCE_BYTES,
+                        total_timeout=DOWNLOAD_BUDGET_S + 30,
+                    )
+                )
+            )
+        return made[0]
 
     def registrar(server: MCPServer[Any]) -> None:
         @server.tool()
@@ -118,13 +124,15 @@ def register(services: Services) -> Any:
             """Cut a window (end_s - start_s <= 60 s) out of a video and host the MP4 clip.
             The returned url works as a source_media_urls value; clips expire (weekly by
             default). Sources up to 500 MB."""
+            from mediagate.media.clips import media_workers, trim_to_store
+
             clip = await trim_to_store(
                 source_url,
                 start_s,
                 end_s,
                 accurate=accurate,
                 services=services,
-                fetcher=fetcher,
+                fetcher=source_fetcher(),
                 workers=media_workers(services),
             )
             described = services.media.describe(clip.stored)
@@ -155,6 +163,10 @@ def register(services: Services) -> Any:
             """Copy a local image, video or audio file (or a data: URI) into this server's
             media store and return a URL usable in source_media_urls and trim_video. Uploads
             expire like trimmed clips."""
+            from mediagate.media.clips import media_workers
+            from mediagate.media.local_inputs import materialize
+            from mediagate.media.probe import probe
+
             found = await materialize(path, services, field="path")
             try:
                 info = await probe(found.path, workers=media_workers(services))

@@ -8,8 +8,6 @@ from mcp.server.mcpserver import MCPServer
 from mcp_types import CallToolResult
 from pydantic import BaseModel, ConfigDict, Field
 
-from mediagate.catalog.present import compact_row, matches, voices_of
-from mediagate.catalog.present import detail as model_detail
 from mediagate.server.results import tool_result
 from mediagate.server.services import Services
 
@@ -50,6 +48,9 @@ def register(services: Services) -> Any:
             """List models with price, time and options. Filters narrow the list; pass
             model=<id> (or detail=true) for the full limit table: inputs, durations,
             aspect ratios, tiers, voices, model-specific parameters."""
+            from mediagate.catalog.present import compact_row, matches
+            from mediagate.catalog.present import detail as model_detail
+
             catalog = services.catalog
             providers = sorted(services.providers)
             if provider is not None:
@@ -89,6 +90,8 @@ def register(services: Services) -> Any:
         async def list_voices(model: str | None = None, search: str | None = None) -> VoiceList:
             """Voices for voice_id (Gemini Omni Video's prebuilt voices): id, label, gender,
             style. Filter by model or a search word such as 'warm' or 'female'."""
+            from mediagate.catalog.present import voices_of
+
             return VoiceList(catalogs=voices_of(services.catalog, model=model, search=search))
 
     return registrar
