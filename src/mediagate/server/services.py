@@ -29,6 +29,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+#: How long start-up work waits for the client's handshake before starting by itself.
+STARTUP_IDLE_S = 0.5
+
+
 class Services:
     """Everything the tools use. ``runner`` and ``store`` exist only while started."""
 
@@ -42,6 +46,7 @@ class Services:
         self._store: JobStore | None = None
         self._runner: JobRunner | None = None
         self._ready: asyncio.Event | None = None
+        self._kick: asyncio.Event | None = None
         self._startup_error: BaseException | None = None
         self._trusted: tuple[tuple[Path, str | None], tuple[str, ...]] | None = None
 
@@ -60,8 +65,9 @@ class Services:
         Tools await this before touching ``store``/``runner``: the server answers
         ``initialize`` and ``tools/list`` while the services are still starting.
         """
-        if self._ready is None:
+        if self._ready is None or self._kick is None:
             raise RuntimeError("services not started")
+        self._kick.set()
         await self._ready.wait()
         if self._startup_error is not None:
             raise RuntimeError("mediagate failed to start its services") from self._startup_error
@@ -112,6 +118,7 @@ class Services:
 
         self.providers = build_providers(self.settings)
         self._ready = asyncio.Event()
+        self._kick = asyncio.Event()
         self._startup_error = None
         startup = asyncio.create_task(self._start(), name="mediagate services start-up")
         try:
@@ -122,7 +129,12 @@ class Services:
             await self._stop()
 
     async def _start(self) -> None:
-        assert self._ready is not None
+        assert self._ready is not None and self._kick is not None
+        # Let the handshake (initialize, tools/list) go first: start on the first call that
+        # needs the services, or after a short idle moment, whichever comes first. Unfinished
+        # jobs still resume right after start-up without anyone asking.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._kick.wait(), STARTUP_IDLE_S)
         try:
             from mediagate.jobs.runner import JobRunner
             from mediagate.jobs.store import JobStore
