@@ -6,6 +6,7 @@ that shapes the JSON an agent receives; the server wraps it into an ``isError`` 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 #: Every code an agent may receive. Adding one is an API change; renaming one is a break.
@@ -84,3 +85,17 @@ class MediagateError(Exception):
 
     def __repr__(self) -> str:
         return f"MediagateError({self.code!r}, {self.message!r}, **{self.details!r})"
+
+
+def unknown_name(message: str, field: str, got: str, known: Iterable[str]) -> MediagateError:
+    """``invalid_arguments`` for a name that is not one of ``known`` (with close matches)."""
+    import difflib
+
+    names = sorted(known)
+    return MediagateError(
+        "invalid_arguments",
+        message,
+        field=field,
+        suggestions=difflib.get_close_matches(got, names, n=3) or None,
+        allowed=names,
+    )

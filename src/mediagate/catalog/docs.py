@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mediagate.catalog.present import price_summary
 from mediagate.catalog.registry import Catalog
 from mediagate.catalog.schema import DurationSpec, InputRule, ModelEntry
 
@@ -46,22 +47,6 @@ def _duration(spec: DurationSpec | None) -> str:
     if spec.kind == "fixed":
         return f"fixed {spec.default}s"
     return f"from source ≤ {spec.max}s"
-
-
-def _price(m: ModelEntry) -> str:
-    p = m.pricing
-    if p.kind == "flat":
-        return f"{p.credits:g}"
-    if p.kind == "per_second":
-        text = f"{p.rate:g}/s"
-        if p.audio_rate is not None:
-            text += f" ({p.audio_rate:g}/s with sound)"
-        if p.ref_video_billing:
-            text += " × (ref + out)"
-        return text
-    if p.kind == "per_tier" and m.resolution is not None:
-        return " / ".join(f"{t.id} {t.credits:g}" for t in m.resolution.tiers)
-    return "—"
 
 
 def _options(m: ModelEntry) -> str:
@@ -116,7 +101,7 @@ def render_models_md(catalog: Catalog) -> str:
                 aspects,
                 _options(m),
                 audio,
-                _price(m),
+                price_summary(m) or "—",
                 m.usage_notes,
             ]
             out.append("| " + " | ".join(_cell(c) for c in row) + " |")

@@ -7,7 +7,6 @@ Options a model ignores (per the seeds) are accepted and reported in ``warnings`
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from collections.abc import Mapping
@@ -21,7 +20,7 @@ from mediagate.catalog.request import GenerationRequest, image_size, video_size
 from mediagate.catalog.schema import (
     MODEL_PARAMS,
 )
-from mediagate.errors import MediagateError
+from mediagate.errors import MediagateError, unknown_name
 
 #: The seed's common ``generate_media`` parameters.
 COMMON_FIELDS: tuple[str, ...] = (
@@ -70,13 +69,7 @@ def validate_generate(
         raise bad_arg("arguments", "an object", args)
     if not _ALL_FIELDS.issuperset(args):
         key = str(next(k for k in args if k not in _ALL_FIELDS))
-        raise MediagateError(
-            "invalid_arguments",
-            f"Unknown parameter {key!r}.",
-            field=key,
-            suggestions=difflib.get_close_matches(key, sorted(_ALL_FIELDS), n=3) or None,
-            allowed=sorted(_ALL_FIELDS),
-        )
+        raise unknown_name(f"Unknown parameter {key!r}.", key, key, _ALL_FIELDS)
 
     model_name = as_str(args, "model")
     if not model_name or not model_name.strip():

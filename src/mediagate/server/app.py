@@ -19,7 +19,7 @@ from mcp_types import Tool as MCPTool
 from pydantic import ValidationError
 
 from mediagate import __version__
-from mediagate.errors import MediagateError
+from mediagate.errors import MediagateError, unknown_name
 
 if TYPE_CHECKING:
     from pydantic_core import ErrorDetails
@@ -74,21 +74,13 @@ class MediagateServer(MCPServer[Any]):
         assert self._params is not None
         known = self._params.get(name)
         if known is None:
-            import difflib
-
-            return error_result(
-                MediagateError(
-                    "invalid_arguments",
-                    f"Unknown tool {name!r}.",
-                    field="name",
-                    suggestions=difflib.get_close_matches(name, sorted(self._params), n=3) or None,
-                    allowed=sorted(self._params),
-                )
-            )
+            return error_result(unknown_name(f"Unknown tool {name!r}.", "name", name, self._params))
         if arguments:
             unknown = [k for k in arguments if k not in known]
             if unknown:
-                return error_result(_unknown_argument(name, unknown[0], known))
+                key = unknown[0]
+                message = f"{name} has no parameter {key!r}."
+                return error_result(unknown_name(message, key, key, known))
         try:
             return await super().call_tool(name, arguments, context)
         except ToolError as exc:
@@ -100,18 +92,6 @@ class MediagateServer(MCPServer[Any]):
             if isinstance(cause, ValidationError) and not isinstance(exc, UnexpectedToolError):
                 return error_result(invalid_arguments(cause))
             raise
-
-
-def _unknown_argument(tool: str, key: str, known: frozenset[str]) -> MediagateError:
-    import difflib
-
-    return MediagateError(
-        "invalid_arguments",
-        f"{tool} has no parameter {key!r}.",
-        field=key,
-        suggestions=difflib.get_close_matches(key, sorted(known), n=3) or None,
-        allowed=sorted(known),
-    )
 
 
 def compact_schema(schema: dict[str, Any]) -> dict[str, Any]:

@@ -3,6 +3,7 @@ list_generations: thin wrappers over catalog validation and the job runner."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context, MCPServer
@@ -18,6 +19,8 @@ from mediagate.server.results import (
 from mediagate.server.services import Services
 
 if TYPE_CHECKING:
+    from mediagate.catalog.estimate import CostEstimate
+    from mediagate.catalog.request import GenerationRequest
     from mediagate.jobs.model import Generation
     from mediagate.media.fetch import GuardedFetcher
 
@@ -94,6 +97,43 @@ async def wait_with_progress(
     return await runner.wait(gen.id, min(wait_seconds, MAX_WAIT_S), relay)
 
 
+@dataclass(slots=True)
+class PreparedCall:
+    """A validated call with its provider, price and time; warnings merged into ``request``."""
+
+    request: GenerationRequest
+    provider: str
+    cost: CostEstimate
+    time_s: float
+
+
+async def prepare_call(
+    call: dict[str, Any], services: Services, fetcher: GuardedFetcher
+) -> tuple[dict[str, Any], PreparedCall]:
+    """Local inputs stored, the call validated, references probed, the price worked out.
+
+    Returns the call as validated (local inputs replaced by our URLs) and the result; shared by
+    generate_media and get_generation_estimate so both judge a call the same way.
+    """
+    from mediagate.catalog import validate_generate
+    from mediagate.catalog.estimate import estimate_cost, estimate_time
+    from mediagate.server.inputs import localize_inputs, probe_references
+
+    call = await localize_inputs(call, services)
+    request = validate_generate(
+        call,
+        services.catalog,
+        allow_private_urls=services.settings.allow_private_urls,
+        trusted_url_prefixes=services.trusted_url_prefixes(),
+    )
+    provider = services.resolve_provider(request.provider)
+    entry = services.catalog.models[request.model]
+    refs = await probe_references(request, entry, services, fetcher)
+    cost = estimate_cost(entry, request, ref_video_seconds=refs.videos)
+    merged = request._replace(warnings=[*request.warnings, *refs.warnings, *cost.warnings])
+    return call, PreparedCall(merged, provider, cost, estimate_time(entry, request))
+
+
 def register(services: Services) -> Any:
     """The registrar for the generation tools, closed over ``services``."""
     made: list[GuardedFetcher] = []
@@ -148,33 +188,18 @@ def register(services: Services) -> Any:
             # locals() here is exactly the parameters (plus closed-over names).
             given = {k: v for k, v in locals().items() if v is not None}
             call = {k: v for k, v in given.items() if k not in _NOT_ARGS | _NOT_CALL}
-            from mediagate.catalog import validate_generate
-            from mediagate.catalog.estimate import estimate_cost, estimate_time
             from mediagate.jobs.model import canonical_hash
-            from mediagate.server.inputs import localize_inputs, probe_references
 
-            call = await localize_inputs(call, services)
-            request = validate_generate(
-                call,
-                services.catalog,
-                allow_private_urls=services.settings.allow_private_urls,
-                trusted_url_prefixes=services.trusted_url_prefixes(),
-            )
-            chosen = services.resolve_provider(request.provider or provider)
             target = str(services.allowed_output_dir(output_dir)) if output_dir else None
-            entry = services.catalog.models[request.model]
-            refs = await probe_references(request, entry, services, reference_fetcher())
-            cost = estimate_cost(entry, request, ref_video_seconds=refs.videos)
+            call, ready = await prepare_call(call, services, reference_fetcher())
             runner = await services.job_runner()
             gen, _created = await runner.submit(
-                request=request._replace(
-                    warnings=[*request.warnings, *refs.warnings, *cost.warnings]
-                ),
-                provider=chosen,
+                request=ready.request,
+                provider=ready.provider,
                 request_hash=canonical_hash({**call, "output_dir": target}),
                 idempotency_key=idempotency_key,
-                estimated_time_seconds=estimate_time(entry, request),
-                estimated_cost_credits=cost.credits,
+                estimated_time_seconds=ready.time_s,
+                estimated_cost_credits=ready.cost.credits,
                 output_dir=target,
             )
             gen = await wait_with_progress(services, gen, wait_seconds, ctx)
@@ -246,10 +271,6 @@ def register(services: Services) -> Any:
         ) -> Annotated[CallToolResult, Estimate]:
             """Estimated credits and seconds for a generate_media call; starts nothing.
             The call is validated too, so an invalid one returns the error it would get."""
-            from mediagate.catalog import validate_generate
-            from mediagate.catalog.estimate import estimate_cost, estimate_time
-            from mediagate.server.inputs import localize_inputs, probe_references
-
             call: dict[str, Any] = dict(parameters or {})
             call.update(model=model, prompt=prompt or call.get("prompt") or "estimate")
             if generation_type is not None:
@@ -258,27 +279,17 @@ def register(services: Services) -> Any:
                 call["negative_prompt"] = negative_prompt
             for key in _NOT_ARGS:
                 call.pop(key, None)
-            call = await localize_inputs(call, services)
-            request = validate_generate(
-                call,
-                services.catalog,
-                allow_private_urls=services.settings.allow_private_urls,
-                trusted_url_prefixes=services.trusted_url_prefixes(),
-            )
-            chosen = services.resolve_provider(request.provider or call.get("provider"))
-            entry = services.catalog.models[request.model]
-            refs = await probe_references(request, entry, services, reference_fetcher())
-            cost = estimate_cost(entry, request, ref_video_seconds=refs.videos)
-            normalized = request.to_dict()
+            _call, ready = await prepare_call(call, services, reference_fetcher())
+            normalized = ready.request.to_dict()
             normalized.pop("warnings", None)
             return tool_result(
                 Estimate(
-                    model=request.model,
-                    provider=chosen,
-                    estimated_time_seconds=estimate_time(entry, request),
-                    estimated_cost_credits=cost.credits,
-                    breakdown=cost.breakdown,
-                    warnings=[*request.warnings, *refs.warnings, *cost.warnings],
+                    model=ready.request.model,
+                    provider=ready.provider,
+                    estimated_time_seconds=ready.time_s,
+                    estimated_cost_credits=ready.cost.credits,
+                    breakdown=ready.cost.breakdown,
+                    warnings=list(ready.request.warnings),
                     normalized=normalized,
                 )
             )
