@@ -201,7 +201,7 @@ class JobRunner:
             request=request,
             catalog=self.catalog,
             media=self.media,
-            folder=self.media.folder(gen.id),
+            folder=self.media.folder(gen.id, create=False),
             report=report,
             record_submit_attempt=record_submit_attempt,
             set_upstream_id=set_upstream_id,

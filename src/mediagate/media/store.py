@@ -63,12 +63,17 @@ class MediaStore:
     def ensure(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
 
-    def folder(self, generation_id: str) -> Path:
-        """The folder for one generation's files (created on demand)."""
+    def folder(self, generation_id: str, *, create: bool = True) -> Path:
+        """The folder for one generation's files (created unless ``create`` is false).
+
+        The job runner passes ``create=False``: the writer (a render worker, a download)
+        creates it, so no directory syscall runs on the event loop per generation.
+        """
         if not _SAFE_NAME.match(generation_id):
             raise ValueError(f"unsafe generation id {generation_id!r}")
         path = self.root / generation_id
-        path.mkdir(parents=True, exist_ok=True)
+        if create:
+            path.mkdir(parents=True, exist_ok=True)
         return path
 
     def relpath(self, path: Path) -> str:

@@ -29,6 +29,7 @@ class RunContext:
     request: GenerationRequest
     catalog: Catalog
     media: MediaStore
+    #: Where output files go; not created yet (the writer creates it, off the event loop).
     folder: Path
     #: Persist a status/progress/message change (monotonic progress; durable).
     report: Report

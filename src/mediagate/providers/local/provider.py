@@ -38,6 +38,7 @@ def _render_in_worker(job: dict[str, Any]) -> dict[str, Any]:
     from mediagate.providers.local import render
 
     folder = Path(job["folder"])
+    folder.mkdir(parents=True, exist_ok=True)
     if job["media_type"] == "video":
         path = folder / "video.mp4"
         info = render.render_video(
