@@ -31,7 +31,7 @@ ToolRegistrar = Callable[[MCPServer[Any]], None]
 
 SERVER_NAME = "mediagate"
 INSTRUCTIONS = (
-    "mediagate generates images, video and audio through one set of tools. Check a model's "
+    "mediagate generates images and videos through one set of tools. Check a model's "
     "options with get_models before generate_media; long generations return an id to poll "
     "with get_generation_status. Errors are JSON with a stable 'error' code and the details "
     "needed to fix the call."
