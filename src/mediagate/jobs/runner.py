@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -138,12 +139,10 @@ class JobRunner:
             return
         task = asyncio.create_task(self._drive(gen), name=f"generation {gen.id}")
         self._tasks[gen.id] = task
-        task.add_done_callback(self._forget)
+        task.add_done_callback(functools.partial(self._forget, gen.id))
 
-    def _forget(self, task: asyncio.Task[None]) -> None:
-        for gid, t in list(self._tasks.items()):
-            if t is task:
-                del self._tasks[gid]
+    def _forget(self, generation_id: str, _task: asyncio.Task[None]) -> None:
+        self._tasks.pop(generation_id, None)
 
     # --- driving ----------------------------------------------------------------------------
 
