@@ -89,21 +89,41 @@ def tool_result(result: BaseModel, links: list[ResourceLink] | None = None) -> C
     return CallToolResult(content=content, structured_content=payload)
 
 
+def file_link(
+    uri: str,
+    relpath: str,
+    *,
+    title: str,
+    mime_type: str,
+    size_bytes: int,
+    description: str | None = None,
+) -> ResourceLink:
+    """A ``resource_link`` to one stored file, named after it."""
+    return ResourceLink(
+        type="resource_link",
+        uri=uri,
+        name=relpath.rsplit("/", 1)[-1],
+        title=title,
+        description=description,
+        mime_type=mime_type,
+        size=size_bytes,
+    )
+
+
 def generation_tool_result(gen: Generation, media: MediaStore) -> CallToolResult:
     """A generation as a tool result, each output file also as a ``resource_link``."""
     result = generation_result(gen, media)
     links = []
     for stored, out in zip(gen.outputs, result.outputs, strict=True):
-        name = str(stored["relpath"]).rsplit("/", 1)[-1]
+        relpath = str(stored["relpath"])
         links.append(
-            ResourceLink(
-                type="resource_link",
-                uri=f"mediagate://generations/{gen.id}/{name}",
-                name=name,
+            file_link(
+                f"mediagate://generations/{gen.id}/{relpath.rsplit('/', 1)[-1]}",
+                relpath,
                 title=f"{out.media_type} from {gen.model}",
                 description=out.url,
                 mime_type=out.mime_type,
-                size=out.size_bytes,
+                size_bytes=out.size_bytes,
             )
         )
     return tool_result(result, links)

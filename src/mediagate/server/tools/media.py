@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mediagate.errors import MediagateError
 from mediagate.media.store import StoredFile
-from mediagate.server.results import tool_result
+from mediagate.server.results import file_link, tool_result
 from mediagate.server.services import Services
 
 if TYPE_CHECKING:
@@ -73,14 +73,12 @@ class UploadResult(BaseModel):
 
 
 def _link(url: str, stored: StoredFile, title: str) -> ResourceLink:
-    name = stored.relpath.rsplit("/", 1)[-1]
-    return ResourceLink(
-        type="resource_link",
-        uri=url,
-        name=name,
+    return file_link(
+        url,
+        stored.relpath,
         title=title,
         mime_type=stored.mime_type,
-        size=stored.size_bytes,
+        size_bytes=stored.size_bytes,
     )
 
 
