@@ -154,7 +154,7 @@ class UpstreamAdapter(Protocol):
         entry: ModelEntry,
         submitted_after_s: float,
         known_ids: frozenset[str],
-    ) -> str | None | Literal["absent"]:
+    ) -> str | Literal["absent"] | None:
         """Pick our job out of a ``reconcile_call`` answer.
 
         Returns its upstream id; ``"absent"`` when the listing proves no such job was made
