@@ -88,9 +88,10 @@ def run_models(media_type: str | None, search: str | None) -> int:
     from mediagate.catalog.present import matches, price_summary
 
     catalog = load_catalog()
+    # Every entry, by the name that selects it (``gateai/gpt-image-2`` beside ``gpt-image-2``).
     rows = [
-        (m.id, m.media_type, ", ".join(m.generation_types), price_summary(m) or "—")
-        for m in sorted(catalog.models.values(), key=lambda e: (e.media_type, e.id.lower()))
+        (catalog.name_of(m), m.media_type, ", ".join(m.generation_types), price_summary(m) or "—")
+        for m in sorted(catalog.entries.values(), key=lambda e: (e.media_type, e.id.lower()))
         if matches(m, media_type=media_type, search=search)
     ]
     headers = ("model", "media", "generation types", "price")

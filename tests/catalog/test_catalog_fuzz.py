@@ -19,10 +19,12 @@ from mediagate.catalog import validate_generate
 from mediagate.catalog.estimate import estimate_cost, estimate_time
 from mediagate.catalog.registry import Catalog
 from mediagate.catalog.schema import GENERATION_TYPES, MODEL_PARAMS
-from mediagate.catalog.validate import COMMON_FIELDS, SERVER_FIELDS
+from mediagate.catalog.validate import COMMON_FIELDS, NATIVE_FIELD, SERVER_FIELDS
 from mediagate.errors import ERROR_CODES, MediagateError
 
-FIELDS = sorted({*COMMON_FIELDS, *MODEL_PARAMS, *SERVER_FIELDS} - {"model", "prompt"})
+FIELDS = sorted({*COMMON_FIELDS, *MODEL_PARAMS, *SERVER_FIELDS, NATIVE_FIELD} - {"model", "prompt"})
+#: GateAI's entries of ids Kubeez also serves (a bare id means Kubeez's).
+SHARED_GATEAI = ["gateai/gpt-image-2", "gateai/nano-banana-2", "gateai/sora-2", "gateai/sora-2-pro"]
 FUZZ = settings(
     max_examples=1200,
     deadline=None,
@@ -89,15 +91,20 @@ elements = st.lists(
     max_size=3,
 )
 
+NATIVE_NAMES = ["quantity", "width", "height", "fps", "guidance_scale", "cfg_scale", "mode"]
+NATIVE_NAMES += ["seed", "enable_safety_checker", "loras", "material", "durationSeconds", "bogus"]
+
 #: Plausible values per field; any field may also get an arbitrary JSON value instead.
 VALUES: dict[str, st.SearchStrategy[Any]] = {
-    "generation_type": st.sampled_from([*GENERATION_TYPES, "Image-To-Video", "text-to-3d"]),
+    "generation_type": st.sampled_from([*GENERATION_TYPES, "Image-To-Video", "text-to-audio"]),
     "source_media_urls": st.lists(urls, max_size=12) | urls,
     "negative_prompt": st.text(max_size=40) | st.integers(0, 900).map("n".__mul__),
     "duration": durations,
     "aspect_ratio": st.sampled_from(ASPECTS),
     "quality": st.sampled_from(QUALITIES),
-    "resolution": st.sampled_from(["1K", "2K", "4K", "1k", "8K", "720p", ""]),
+    "resolution": st.sampled_from(
+        ["1K", "2K", "4K", "1k", "8K", "720p", "", "1080P", "RESOLUTION_720", "2160p", "768p"]
+    ),
     "sound": flags,
     "seed": st.integers(-5, 2**64),
     "generate_audio": flags,
@@ -110,7 +117,13 @@ VALUES: dict[str, st.SearchStrategy[Any]] = {
     "video_trim_end_s": st.floats(-2, 40) | st.integers(-2, 40),
     "kling_elements": elements,
     "last_frame_url": urls,
-    "provider": st.sampled_from(["kubeez", "gateai", "local"]),
+    "provider": st.sampled_from(["kubeez", "gateai", "local", "GateAI", "openai"]),
+    # GateAI native options: names from its tables, values in and out of their ranges.
+    "params": st.dictionaries(
+        st.sampled_from(NATIVE_NAMES),
+        st.integers(-2, 5000) | st.floats(-1, 20) | st.sampled_from(["25", "PBR", "x", True]),
+        max_size=4,
+    ),
     "output_format": st.sampled_from(["png", "jpeg", "jpg", "webp", "gif", "PNG"]),
 }
 
@@ -119,6 +132,7 @@ def args_strategy(names: list[str]) -> st.SearchStrategy[dict[str, Any]]:
     models = (
         st.sampled_from(names)
         | st.sampled_from(names).map(lambda n: f"kubeez/{n}")
+        | st.sampled_from(names).map(lambda n: f"gateai/{n}")
         | st.sampled_from(names).map(str.upper)
         | st.text(max_size=20)
         | json_values
@@ -158,11 +172,16 @@ def check_outcome(catalog: Catalog, args: dict[str, Any], allow_private: bool) -
         json.dumps(payload, allow_nan=False)
         return
     event("accepted")
-    entry = catalog.models[request.model]
+    entry = catalog.entry_of(request)
+    assert request.provider == entry.provider
     assert request.generation_type in entry.generation_types
     assert request.media_type == entry.media_type
     assert request.width > 0
     assert request.height > 0
+    if entry.gateai is not None:
+        quantity = request.params.get("quantity", 1)
+        assert 1 <= quantity <= entry.gateai.quantity.max <= 8
+        assert len(request.prompt) <= 1500
     if entry.media_type == "video":
         assert request.duration_s is not None
         assert request.duration_s > 0
@@ -173,6 +192,8 @@ def check_outcome(catalog: Catalog, args: dict[str, Any], allow_private: bool) -
     json.dumps(request.to_dict(), allow_nan=False)
     estimate = estimate_cost(entry, request)
     assert estimate.credits is None or estimate.credits >= 0
+    assert estimate.usd is None or estimate.usd >= 0
+    assert estimate.credits is None or estimate.usd is None
     assert estimate_time(entry, request) > 0
 
 
@@ -192,7 +213,7 @@ def test_well_formed_calls_on_real_models_give_a_request_or_a_registered_error(
     catalog: Catalog, data: st.DataObject
 ) -> None:
     # Closer to what agents send: a real id, a short prompt, plausible option values only.
-    model = data.draw(st.sampled_from(sorted(catalog.models)), label="model")
+    model = data.draw(st.sampled_from(sorted(catalog.models) + SHARED_GATEAI), label="model")
     args: dict[str, Any] = {"model": model, "prompt": "a lighthouse in a storm"}
     plausible = {
         "generation_type": st.sampled_from(GENERATION_TYPES),
@@ -209,7 +230,7 @@ def test_well_formed_calls_on_real_models_give_a_request_or_a_registered_error(
         ),
         "duration": st.integers(1, 30) | st.integers(1, 30).map("{}s".format),
         "aspect_ratio": st.sampled_from(ASPECTS),
-        "resolution": st.sampled_from(["1K", "2K", "4K"]),
+        "resolution": st.sampled_from(["1K", "2K", "4K", "720p", "1080p"]),
         "quality": st.sampled_from(QUALITIES),
         "sound": st.booleans(),
         "seed": st.integers(0, 2**31),

@@ -5,9 +5,15 @@ runs this script. It starts mediagate on a free loopback port with a throw-away 
 runs three sets of server scenarios against it:
 
 * ``handshake``: ``@modelcontextprotocol/conformance`` 0.1.x, every server scenario, on the
-  initialize-handshake protocol (2025-11-25);
-* ``stateless``: the 0.2 prerelease, every server scenario at ``--spec-version 2026-07-28``;
-* ``extensions``: the 0.2 prerelease's extension scenarios (tasks, skills), one at a time.
+  initialize-handshake protocol (2025-11-25), against plain ``mediagate serve``;
+* ``stateless``: the 0.2 prerelease, every server scenario at ``--spec-version 2026-07-28``,
+  against plain ``mediagate serve``;
+* ``extensions``: the 0.2 prerelease's extension scenarios (tasks, skills), one at a time,
+  against ``fixture_server.py``: the same server plus the suite's task fixture tools
+  (``greet``, ``slow_compute``, ``failing_job``, ``protocol_error_job``) registered on
+  mediagate's task machinery, so the tasks scenarios exercise our tasks implementation.
+
+Each launcher gets its own server process (and data dir); the sets sharing one reuse it.
 
 The suite itself enforces the expected-failures files (``--expected-failures``): an
 unexpected failure *and* a listed failure that now passes both fail the run. This script
@@ -36,6 +42,8 @@ from types import FrameType
 
 HERE = Path(__file__).resolve().parent
 MEDIAGATE_SERVE = ("-m", "mediagate", "serve")
+#: ``mediagate serve`` plus the suite's task fixture tools (test only; see its docstring).
+FIXTURE_SERVER = (str(HERE / "fixture_server.py"),)
 STATELESS_VERSION = "2026-07-28"
 SERVER_START_TIMEOUT_S = 60.0
 RUN_TIMEOUT_S = 240.0
@@ -57,7 +65,7 @@ class SuiteRun:
     #: Run each ``[extension]`` scenario of the package separately instead of ``args``.
     extensions: bool = False
     #: What ``python`` runs to serve (it takes the ``mediagate serve`` options); a launcher
-    #: that adds test-only tools, like ``tests/e2e/fixture_server.py``, also works.
+    #: that adds test-only tools, like ``FIXTURE_SERVER``, also works.
     launcher: tuple[str, ...] = MEDIAGATE_SERVE
 
 
@@ -75,6 +83,7 @@ RUNS = (
         (),
         "expected-failures-0.2.yml",
         extensions=True,
+        launcher=FIXTURE_SERVER,
     ),
 )
 
@@ -197,7 +206,9 @@ def read_results(directory: Path) -> dict[str, list[dict[str, object]]]:
 
 @contextmanager
 def mediagate_server(log_path: Path, launcher: Sequence[str] = MEDIAGATE_SERVE) -> Iterator[str]:
-    """``mediagate serve --transport http`` on a free loopback port; yields its ``/mcp`` URL.
+    """``launcher --transport http`` on a free loopback port; yields its ``/mcp`` URL.
+
+    ``launcher`` is what ``python`` runs: ``-m mediagate serve`` or ``fixture_server.py``.
 
     A fresh data dir and ``MEDIAGATE_LOCAL_DELAY_SCALE=0`` keep runs fast and independent;
     inherited ``MEDIAGATE_*`` settings (an auth token, provider keys) are dropped, and the
@@ -369,7 +380,8 @@ def _run_all(args: argparse.Namespace) -> int:
     for launcher in dict.fromkeys(run.launcher for run in selected):
         log_name = "mediagate.log" if launcher == MEDIAGATE_SERVE else "fixture-server.log"
         with mediagate_server(args.results / log_name, launcher) as url:
-            print(f"conformance: python {' '.join(launcher)} serving at {url}", flush=True)
+            shown = " ".join(os.path.relpath(a) if os.path.isabs(a) else a for a in launcher)
+            print(f"conformance: python {shown} serving at {url}", flush=True)
             for run in (r for r in selected if r.launcher == launcher):
                 suite = Suite(args.node, args.modules, run.package)
                 run_started = time.monotonic()

@@ -36,6 +36,8 @@ TOOL_NAMES = frozenset(
         "get_generation_estimate",
         "cancel_generation",
         "list_generations",
+        # Issue #4: the upstream's remaining budget (answers provider_not_configured offline).
+        "get_balance",
     }
 )
 #: Media tools being added alongside (``trim_video`` is a fixed name in GUIDE §3); accepted

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from mediagate.catalog.request import GenerationRequest
 from mediagate.catalog.schema import ModelEntry
@@ -16,11 +16,20 @@ _TIER_TIME = {1024: 1.0, 2048: 1.5, 4096: 2.5}
 
 @dataclass(slots=True)
 class CostEstimate:
-    """Credits a generation costs (``None`` when the seeds publish no price) and how."""
+    """What a generation costs (``None`` when the seeds publish no price) and how.
+
+    Kubeez prices are ``credits``; GateAI's are US dollars in ``usd`` (``credits`` is then
+    ``None``): the two units are never mixed.
+    """
 
     credits: float | None
     breakdown: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
+    usd: float | None = None
+
+    @property
+    def currency(self) -> Literal["credits", "usd"]:
+        return "usd" if self.breakdown.get("unit") == "usd" else "credits"
 
 
 def estimate_cost(
@@ -35,6 +44,8 @@ def estimate_cost(
     are the probed reference durations when known, otherwise the upstream's pessimistic 15 s.
     """
     pricing = entry.pricing
+    if pricing.unit == "usd":
+        return _usd_cost(entry, request)
     base: dict[str, Any] = {"pricing": pricing.kind, "rows": list(pricing.rows)}
     if pricing.note:
         base["note"] = pricing.note
@@ -77,6 +88,48 @@ def estimate_cost(
             return CostEstimate(credits, breakdown, warnings)
         breakdown["formula"] = f"{seconds:g} × {rate:g}"
         return CostEstimate(seconds * rate, breakdown)
+    return CostEstimate(
+        None, {**base, "formula": None, "reason": "The seeds publish no price for this model."}
+    )
+
+
+def _usd_cost(entry: ModelEntry, request: GenerationRequest) -> CostEstimate:
+    """GateAI: a flat (per generation or per output) or a pixel×duration dollar price."""
+    pricing = entry.pricing
+    base: dict[str, Any] = {"pricing": pricing.kind, "unit": "usd", "published": pricing.published}
+    if pricing.note:
+        base["note"] = pricing.note
+    quantity = request.params.get("quantity")
+    if quantity is None:
+        # Not sent: GateAI makes its own default number of outputs (4 for some models).
+        quantity = entry.gateai.quantity.default if entry.gateai is not None else 1
+    if pricing.kind == "flat":
+        amount = pricing.amount or 0.0
+        if request.quality is not None and request.quality in pricing.by_quality:
+            amount = pricing.by_quality[request.quality]
+            base["quality"] = request.quality
+        if pricing.per == "output":
+            usd = amount * quantity
+            formula = f"{quantity} × ${amount:g}"
+        else:
+            usd = amount
+            formula = f"flat ${amount:g}"
+        base.update(quantity=quantity, formula=formula)
+        return CostEstimate(None, base, usd=round(usd, 6))
+    if pricing.kind == "per_pixel_second":
+        rate = pricing.rate_per_pixel_second
+        seconds = float(request.duration_s or 0)
+        pixels = request.width * request.height
+        usd = rate * pixels * seconds * quantity
+        base.update(
+            rate_per_megapixel_second=round(rate * 1e6, 6),
+            width=request.width,
+            height=request.height,
+            output_seconds=seconds,
+            formula=f"{request.width}×{request.height} px × {seconds:g} s × "
+            f"${rate * 1e6:.4g}/MP·s (fitted to the published prices)",
+        )
+        return CostEstimate(None, base, usd=round(usd, 4))
     return CostEstimate(
         None, {**base, "formula": None, "reason": "The seeds publish no price for this model."}
     )

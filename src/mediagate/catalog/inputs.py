@@ -52,18 +52,14 @@ def resolve_generation_type(
     if raw is None:
         if len(entry.generation_types) == 1:
             return entry.generation_types[0]
-        n_images = sum(1 for s in sources if s.kind == "image")
-        if n_images:
+        guess = _infer(entry, sources)
+        if sources and not _fits(entry.inputs[guess], sources):
+            # Three images for a model whose image-to-video takes a first and last frame but
+            # whose text-to-video takes up to nine references: the type that holds them all.
             for gt in entry.generation_types:
-                rule = entry.inputs[gt]
-                if gt.startswith("image-to-") and rule.images.min > 0:
-                    if n_images >= rule.images.min:
-                        return gt
-                    for other in entry.generation_types:
-                        if other.startswith("text-to-") and entry.inputs[other].images.max:
-                            return other
+                if _fits(entry.inputs[gt], sources):
                     return gt
-        return entry.default_generation_type
+        return guess
     if not isinstance(raw, str):
         raise bad_arg("generation_type", "a string", raw)
     wanted = raw.strip().lower()
@@ -83,6 +79,32 @@ def resolve_generation_type(
         f"{entry.id} does not do {wanted}; it supports {', '.join(entry.generation_types)}.",
         allowed=list(entry.generation_types),
         got=wanted,
+    )
+
+
+def _infer(entry: ModelEntry, sources: list[SourceMedia]) -> GenerationType:
+    n_images = sum(1 for s in sources if s.kind == "image")
+    if n_images:
+        for gt in entry.generation_types:
+            rule = entry.inputs[gt]
+            if gt.startswith("image-to-") and rule.images.min > 0:
+                if n_images >= rule.images.min:
+                    return gt
+                for other in entry.generation_types:
+                    if other.startswith("text-to-") and entry.inputs[other].images.max:
+                        return other
+                return gt
+    return entry.default_generation_type
+
+
+def _fits(rule: InputRule, sources: list[SourceMedia]) -> bool:
+    """Whether ``rule`` accepts this many files of each kind."""
+    counts = {"image": 0, "video": 0, "audio": 0}
+    for s in sources:
+        counts[s.kind] += 1
+    return all(
+        c.min <= counts[kind] <= c.max
+        for c, kind in ((rule.images, "image"), (rule.videos, "video"), (rule.audios, "audio"))
     )
 
 

@@ -93,12 +93,13 @@ def parse_tables(documents: Iterable[tuple[str, str]]) -> Catalog:
         voices = _VOICES.validate_python(raw_voices)
     except ValueError as exc:
         raise CatalogError(str(exc)) from exc
-    seen: dict[str, str] = {}
+    seen: dict[tuple[str, str], str] = {}
     for m in models:
-        key = m.id.casefold()
+        key = (m.provider, m.id.casefold())
         if key in seen:
             raise CatalogError(
-                f"model id {m.id!r} duplicates {seen[key]!r} (ids are case-insensitive)"
+                f"{m.provider} model id {m.id!r} duplicates {seen[key]!r} "
+                "(ids are case-insensitive within a provider)"
             )
         seen[key] = m.id
     catalog = Catalog(models=models, families=families, voice_catalogs=voices)
@@ -114,16 +115,16 @@ def check_consistency(catalog: Catalog) -> list[str]:
     for fam in catalog.families.values():
         if fam.id in catalog.models:
             problems.append(f"family {fam.id!r} is also a model id")
-        members = {m.id for m in catalog.models.values() if m.family == fam.id}
+        members = {m.id for m in catalog.entries.values() if m.family == fam.id}
         listed = set(fam.variants)
         if members != listed:
             problems.append(
                 f"family {fam.id!r}: listed {sorted(listed - members)} not members, "
                 f"members {sorted(members - listed)} not listed"
             )
-    for m in catalog.models.values():
+    for m in catalog.entries.values():
         if m.video_ref_variant is not None:
-            sibling = catalog.models.get(m.video_ref_variant)
+            sibling = catalog.entries.get(f"{m.provider}/{m.video_ref_variant}")
             if sibling is None or not any(r.videos.max for r in sibling.inputs.values()):
                 problems.append(f"{m.id}: video_ref_variant {m.video_ref_variant!r} takes no video")
         if m.voices is not None and m.voices not in catalog.voice_catalogs:

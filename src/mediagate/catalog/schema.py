@@ -9,20 +9,23 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-MediaType = Literal["image", "video"]
-GenerationType = Literal["text-to-image", "image-to-image", "text-to-video", "image-to-video"]
-MediaKind = Literal["image", "video", "audio"]
+# Re-exported: the vocabulary has always been importable from here.
+from mediagate.catalog.gateai import GateAISpec
+from mediagate.catalog.kinds import GENERATION_TYPES as GENERATION_TYPES
+from mediagate.catalog.kinds import GenerationType as GenerationType
+from mediagate.catalog.kinds import MediaKind as MediaKind
+from mediagate.catalog.kinds import MediaType as MediaType
+from mediagate.catalog.kinds import Strict as _Strict
+
 VideoAudio = Literal["included", "toggle_via_sound_param", "silent"]
 ParamType = Literal["bool", "string", "number", "string_list", "kling_elements", "image_url"]
 
-GENERATION_TYPES: tuple[GenerationType, ...] = (
-    "text-to-image",
-    "image-to-image",
-    "text-to-video",
-    "image-to-video",
-)
+#: Upstream providers with catalog entries, in precedence order: when several serve one model
+#: id, a bare id means the first one's entry (``gpt-image-2`` is Kubeez's; GateAI's is
+#: ``gateai/gpt-image-2``).
+PROVIDERS: tuple[str, ...] = ("kubeez", "gateai")
 
 #: Model-specific parameters the validator knows how to check.
 MODEL_PARAMS: tuple[str, ...] = (
@@ -37,10 +40,6 @@ MODEL_PARAMS: tuple[str, ...] = (
     "video_trim_start_s",
     "video_trim_end_s",
 )
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class CountRange(_Strict):
@@ -217,10 +216,24 @@ class ParamSpec(_Strict):
         return self
 
 
-class Pricing(_Strict):
-    """Credits charged. ``None`` prices mean the seeds publish no rate for the model."""
+class PricePoint(_Strict):
+    """One published price of a size-and-length-priced model (Seedance on GateAI)."""
 
-    kind: Literal["flat", "per_second", "per_tier", "unpublished"]
+    width: int = Field(gt=0)
+    height: int = Field(gt=0)
+    seconds: float = Field(gt=0)
+    amount: float = Field(ge=0)
+
+
+class Pricing(_Strict):
+    """What a generation costs, in ``unit``. ``None`` prices: the seeds publish no rate.
+
+    Kubeez prices are credits (``credits``, ``rate``); GateAI's are US dollars (``amount``,
+    ``by_quality``, ``points``), never mixed with credits.
+    """
+
+    kind: Literal["flat", "per_second", "per_tier", "per_pixel_second", "unpublished"]
+    unit: Literal["credits", "usd"] = "credits"
     credits: float | None = None
     rate: float | None = None
     #: Kling 3.0: ``sound: true`` bills the dedicated ``-audio`` row.
@@ -230,15 +243,38 @@ class Pricing(_Strict):
     #: Seedance 2 video-ref: credits = (ref_video_s + output_s) × rate.
     ref_video_billing: bool = False
     ref_video_cap_s: float = 15.0
+    #: A flat price in ``usd`` (GateAI's "~$0.02 per generation").
+    amount: float | None = None
+    #: ``output``: the flat price is per output file (× quantity), as in "per … image".
+    per: Literal["generation", "output"] = "generation"
+    #: Flat prices that depend on the ``quality`` value (GPT Image 2: LOW ~$0.003, HIGH ~$0.11).
+    by_quality: dict[str, float] = Field(default_factory=dict)
+    #: ``per_pixel_second``: published prices the rate per pixel-second is fitted to.
+    points: list[PricePoint] = Field(default_factory=list)
+    #: The price exactly as the seed publishes it.
+    published: str | None = None
     note: str | None = None
 
     @model_validator(mode="after")
     def _complete(self) -> Pricing:
-        if self.kind == "flat" and self.credits is None:
-            raise ValueError("flat pricing needs credits")
+        price_field = "credits" if self.unit == "credits" else "amount"
+        if self.kind == "flat" and getattr(self, price_field) is None:
+            raise ValueError(f"flat pricing in {self.unit} needs {price_field}")
         if self.kind == "per_second" and self.rate is None:
             raise ValueError("per_second pricing needs rate")
+        if self.kind == "per_pixel_second" and not self.points:
+            raise ValueError("per_pixel_second pricing needs published points")
+        if self.unit == "usd" and (self.credits is not None or self.rate is not None):
+            raise ValueError("usd pricing takes amount/by_quality/points, not credits or rate")
+        if self.unit == "credits" and (self.amount is not None or self.by_quality or self.points):
+            raise ValueError("credit pricing takes credits or rate, not amount/by_quality/points")
         return self
+
+    @property
+    def rate_per_pixel_second(self) -> float:
+        """``per_pixel_second``: the mean of the published points' amount / (w × h × s)."""
+        fits = [p.amount / (p.width * p.height * p.seconds) for p in self.points]
+        return sum(fits) / len(fits)
 
 
 class ModelEntry(_Strict):
@@ -248,6 +284,7 @@ class ModelEntry(_Strict):
     name: str
     family: str | None = None
     media_type: MediaType
+    #: Who serves this entry; ``(provider, id)`` is unique (see ``PROVIDERS`` for bare ids).
     provider: str = "kubeez"
     generation_types: list[GenerationType]
     default_generation_type: GenerationType
@@ -273,9 +310,15 @@ class ModelEntry(_Strict):
     usage_notes: str = ""
     sources: list[str]
     conflicts: list[str] = Field(default_factory=list)
+    #: GateAI entries: how the unified arguments map onto the model's own parameters.
+    gateai: GateAISpec | None = None
 
     @model_validator(mode="after")
     def _coherent(self) -> ModelEntry:
+        if self.provider not in PROVIDERS:
+            raise ValueError(f"unknown provider {self.provider!r}; known: {list(PROVIDERS)}")
+        if (self.provider == "gateai") != (self.gateai is not None):
+            raise ValueError("GateAI entries (and only they) need a gateai block")
         if self.default_generation_type not in self.generation_types:
             raise ValueError("default_generation_type not among generation_types")
         if set(self.inputs) != set(self.generation_types):
@@ -287,7 +330,7 @@ class ModelEntry(_Strict):
             if self.duration is None or self.video_audio is None:
                 raise ValueError("video models need duration and video_audio")
         elif self.duration is not None or self.video_audio is not None:
-            raise ValueError("image models take no duration or video_audio")
+            raise ValueError(f"{self.media_type} models take no duration or video_audio")
         if self.supports_sound != (self.video_audio == "toggle_via_sound_param"):
             raise ValueError("supports_sound must match video_audio=toggle_via_sound_param")
         if self.pricing.kind == "per_tier" and (
@@ -296,7 +339,18 @@ class ModelEntry(_Strict):
             raise ValueError("per_tier pricing needs a credit price on every tier")
         if self.negative_prompt_max is not None and not self.negative_prompt:
             raise ValueError("negative_prompt_max without negative_prompt support")
+        if self.gateai is not None:
+            from mediagate.catalog.gateai import spec_problems
+
+            problems = spec_problems(self.gateai, self)
+            if problems:
+                raise ValueError("; ".join(problems))
         return self
+
+    @property
+    def key(self) -> str:
+        """Stable identity across providers: ``provider/id`` (``gateai/flux-dev``)."""
+        return f"{self.provider}/{self.id}"
 
     @cached_property
     def params_by_name(self) -> dict[str, ParamSpec]:

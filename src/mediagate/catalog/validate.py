@@ -14,6 +14,13 @@ from typing import Any
 
 from mediagate.catalog._common import Ctx, as_bool, as_str, bad_arg
 from mediagate.catalog.inputs import check_inputs, parse_sources, resolve_generation_type
+from mediagate.catalog.native import (
+    check_gateai,
+    gateai_output_format,
+    gateai_seed,
+    gateai_sound,
+    native_params,
+)
 from mediagate.catalog.params import character_ids_of, model_params
 from mediagate.catalog.registry import Catalog
 from mediagate.catalog.request import GenerationRequest, image_size, video_size
@@ -37,6 +44,8 @@ COMMON_FIELDS: tuple[str, ...] = (
     "seed",
     "output_format",
 )
+#: Provider-native options (GateAI models), checked against the entry's own table.
+NATIVE_FIELD = "params"
 #: Handled by the server, not by validation; accepted and left alone here.
 SERVER_FIELDS: tuple[str, ...] = (
     "provider",
@@ -45,7 +54,7 @@ SERVER_FIELDS: tuple[str, ...] = (
     "output_dir",
     "allow_downgrade",
 )
-_ALL_FIELDS = frozenset((*COMMON_FIELDS, *MODEL_PARAMS, *SERVER_FIELDS))
+_ALL_FIELDS = frozenset((*COMMON_FIELDS, *MODEL_PARAMS, NATIVE_FIELD, *SERVER_FIELDS))
 _DURATION_RE = re.compile(
     r"^\s*([0-9]{1,6}(?:\.[0-9]+)?)\s*(?:s|sec|secs|seconds?)?\s*$", re.IGNORECASE
 )
@@ -79,17 +88,8 @@ def validate_generate(
             field="model",
             hint="Call get_models to list the available model ids.",
         )
-    provider = as_str(args, "provider")
-    if "/" in model_name:
-        prefix, _, rest = model_name.partition("/")
-        if provider is not None and provider != prefix:
-            raise MediagateError(
-                "invalid_arguments",
-                f"model names provider {prefix!r} but provider is {provider!r}.",
-                field="provider",
-            )
-        provider, model_name = prefix, rest
-    entry = catalog.resolve(model_name)
+    # "gateai/gpt-image-2" and provider="gateai" name GateAI's entry; a bare id the primary one.
+    entry = catalog.resolve(model_name, as_str(args, "provider"))
     ctx = Ctx(catalog, entry, allow_private_urls, trusted_url_prefixes)
 
     prompt = as_str(args, "prompt")
@@ -117,24 +117,39 @@ def validate_generate(
     quality = _quality(args.get("quality"), ctx)
     if entry.quality is not None and entry.quality.long_edge and quality is not None:
         long_edge = entry.quality.long_edge[quality]
-    sound = _sound(args.get("sound"), ctx)
-    seed = _seed(args.get("seed"))
-    output_format = _output_format(args.get("output_format"), ctx)
-    params = model_params(args, generation_type, character_ids, ctx)
-
-    if entry.media_type == "image":
-        width, height = image_size(aspect, long_edge)
-        has_audio = False
-    else:
-        width, height = video_size(aspect, entry.output_resolution or "720p")
-        if entry.video_audio == "toggle_via_sound_param":
-            has_audio = bool(sound)
-        elif entry.param("generate_audio") is not None:
-            has_audio = bool(params["generate_audio"])
+    if entry.gateai is not None:
+        sound, has_audio_switch = gateai_sound(args.get("sound"), ctx)
+        if has_audio_switch is None:
+            sound = _sound(args.get("sound"), ctx)
+        seed = gateai_seed(args.get("seed"), ctx)
+        output_format = gateai_output_format(_format_of(args.get("output_format"), ctx), ctx)
+        params = model_params(args, generation_type, character_ids, ctx)
+        params.update(native_params(args.get(NATIVE_FIELD), ctx))
+        checked = check_gateai(args, ctx, params, aspect, resolution, duration_s)
+        resolution, width, height = checked.resolution, checked.width, checked.height
+        if has_audio_switch is not None:
+            has_audio = has_audio_switch
         else:
             has_audio = entry.video_audio == "included"
-        if resolution is None:
-            resolution = entry.output_resolution
+    else:
+        sound = _sound(args.get("sound"), ctx)
+        seed = _seed(args.get("seed"))
+        output_format = _output_format(args.get("output_format"), ctx)
+        params = model_params(args, generation_type, character_ids, ctx)
+        native_params(args.get(NATIVE_FIELD), ctx)
+        if entry.media_type == "image":
+            width, height = image_size(aspect, long_edge)
+            has_audio = False
+        else:
+            width, height = video_size(aspect, entry.output_resolution or "720p")
+            if entry.video_audio == "toggle_via_sound_param":
+                has_audio = bool(sound)
+            elif entry.param("generate_audio") is not None:
+                has_audio = bool(params["generate_audio"])
+            else:
+                has_audio = entry.video_audio == "included"
+            if resolution is None:
+                resolution = entry.output_resolution
 
     return GenerationRequest(
         model=entry.id,
@@ -153,7 +168,7 @@ def validate_generate(
         params=params,
         width=width,
         height=height,
-        provider=provider,
+        provider=entry.provider,
         output_format=output_format,
         warnings=ctx.warnings,
     )
@@ -208,7 +223,7 @@ def _duration(value: object, ctx: Ctx) -> int | None:
         raise bad_arg("duration", 'seconds as a number or a string like "5s"', value)
     if spec is None:
         if value is not None:
-            ctx.ignored("duration", "image models have no duration.")
+            ctx.ignored("duration", f"{entry.media_type} models have no duration.")
         return None
     if value is None or value == "":
         return spec.default
@@ -289,9 +304,9 @@ def _resolution(value: object, aspect: str, ctx: Ctx) -> tuple[str | None, int]:
     else:
         if not isinstance(value, str):
             raise bad_arg("resolution", "a string such as 2K", value)
-        wanted = value.strip().upper()
+        wanted = _tier_id(value, ctx)
         if spec.fixed:
-            if wanted != spec.default:
+            if wanted.casefold() != spec.default.casefold():
                 ctx.ignored(
                     "resolution",
                     f"this id always renders {spec.default}; use the base model with "
@@ -319,6 +334,29 @@ def _resolution(value: object, aspect: str, ctx: Ctx) -> tuple[str | None, int]:
             hint="Pick a landscape or portrait ratio, or use resolution 1K for 1:1/auto.",
         )
     return tier.id, tier.long_edge
+
+
+#: Other spellings of the same tier ("2160p" is what GateAI's LTXV calls 4K).
+_TIER_ALIASES = {"2160p": "4k", "4k": "2160p"}
+
+
+def _tier_id(value: str, ctx: Ctx) -> str:
+    """The tier id ``value`` names: ids match case-insensitively (``1k``, ``720P``), and a
+    GateAI entry also takes its upstream values (``RESOLUTION_720``)."""
+    spec = ctx.entry.resolution
+    assert spec is not None
+    wanted = value.strip().casefold()
+    ids = {t.id.casefold(): t.id for t in spec.tiers}
+    if wanted in ids:
+        return ids[wanted]
+    if wanted in _TIER_ALIASES and _TIER_ALIASES[wanted] in ids:
+        return ids[_TIER_ALIASES[wanted]]
+    gateai = ctx.entry.gateai
+    if gateai is not None:
+        for tier, upstream in gateai.tier_values.items():
+            if upstream.casefold() == wanted:
+                return tier
+    return value.strip().upper()
 
 
 def _quality(value: object, ctx: Ctx) -> str | None:
@@ -355,6 +393,8 @@ def _sound(value: object, ctx: Ctx) -> bool | None:
     as_bool("sound", value)
     if entry.media_type == "image":
         ctx.ignored("sound", "image models have no audio.")
+    elif entry.media_type == "3d":
+        ctx.ignored("sound", "3D models have no audio.")
     elif entry.param("generate_audio") is not None:
         ctx.ignored("sound", "use generate_audio to toggle this model's (free) audio.")
     elif entry.video_audio == "included":
@@ -367,9 +407,10 @@ def _sound(value: object, ctx: Ctx) -> bool | None:
 _FORMATS = {"png": "png", "jpeg": "jpeg", "jpg": "jpeg", "webp": "webp"}
 
 
-def _output_format(value: object, ctx: Ctx) -> str:
+def _format_of(value: object, ctx: Ctx) -> str | None:
+    """``png``/``jpeg``/``webp`` from the agent's spelling; ``None`` when not given."""
     if value is None or value == "":
-        return "png"
+        return None
     if not isinstance(value, str):
         raise bad_arg("output_format", "a string", value)
     fmt = _FORMATS.get(value.strip().lower())
@@ -381,6 +422,13 @@ def _output_format(value: object, ctx: Ctx) -> str:
             allowed=["png", "jpeg", "webp"],
             got=value,
         )
+    return fmt
+
+
+def _output_format(value: object, ctx: Ctx) -> str:
+    fmt = _format_of(value, ctx)
+    if fmt is None:
+        return "png"
     if ctx.entry.media_type != "image":
         ctx.ignored("output_format", "videos are always MP4.")
         return "png"

@@ -195,6 +195,10 @@ class JobRunner:
         async def warn(message: str) -> None:
             pending_warnings.append(message)
 
+        async def upstream_id_owner(upstream_id: str) -> str | None:
+            owner = await self.store.find_by_upstream_id(gen.provider, upstream_id)
+            return owner.id if owner is not None else None
+
         ctx = RunContext(
             generation=gen,
             request=request,
@@ -205,6 +209,7 @@ class JobRunner:
             record_submit_attempt=record_submit_attempt,
             set_upstream_id=set_upstream_id,
             warn=warn,
+            upstream_id_owner=upstream_id_owner,
         )
         try:
             files = await provider.run(ctx)

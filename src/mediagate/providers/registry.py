@@ -13,22 +13,51 @@ if TYPE_CHECKING:
 #: Source images the local provider fetches (seed 000: images are typically ≤ 10 MB).
 LOCAL_SOURCE_MAX_BYTES = 25 * 1024 * 1024
 
+#: Upstream providers in order of preference: the first configured one is the default.
+UPSTREAMS: tuple[str, ...] = ("kubeez", "gateai")
+
+
+def configured_upstreams(settings: Settings) -> list[str]:
+    """Upstream providers whose API key is set, in :data:`UPSTREAMS` order."""
+    names = []
+    for name in UPSTREAMS:
+        key = getattr(settings, f"{name}_api_key", None)
+        if key is not None and key.get_secret_value():
+            names.append(name)
+    return names
+
 
 def build_providers(settings: Settings) -> dict[str, Provider]:
     """Providers configured by ``settings``, the default first.
 
-    The embedded local provider is always available; upstream providers join when their key is
-    set (and then come first, as the default).
+    Upstream providers join when their key is set, and then come first: the local provider
+    is the default only when no key is set. It stays available (``provider: "local"``) so
+    the whole workflow can still be tried offline.
     """
     from mediagate.providers.local.provider import LocalProvider
+
+    providers: dict[str, Provider] = {}
+    for name in configured_upstreams(settings):
+        providers[name] = _build_upstream(name, settings)
 
     def source_fetcher() -> GuardedFetcher:
         from mediagate.media.fetch import FetchPolicy, GuardedFetcher
 
         return GuardedFetcher(FetchPolicy.from_settings(settings, max_bytes=LOCAL_SOURCE_MAX_BYTES))
 
-    providers: dict[str, Provider] = {}
     providers["local"] = LocalProvider(
         delay_scale=settings.local_delay_scale, fetcher=source_fetcher
     )
     return providers
+
+
+def _build_upstream(name: str, settings: Settings) -> Provider:
+    if name == "gateai":
+        from mediagate.providers.gateai import build_gateai_provider
+
+        return build_gateai_provider(settings)
+    if name == "kubeez":
+        from mediagate.providers.kubeez import build_kubeez_provider
+
+        return build_kubeez_provider(settings)
+    raise ValueError(f"unknown upstream {name!r}")  # pragma: no cover - UPSTREAMS is fixed

@@ -12,18 +12,22 @@ import json
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from mcp.server.extension import Extension
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
+from mcp.server.subscriptions import InMemorySubscriptionBus, SubscriptionBus
 from mcp_types import CallToolResult, InputRequiredResult, TextContent
 from mcp_types import Tool as MCPTool
 from pydantic import ValidationError
 
 from mediagate import __version__
 from mediagate.errors import MediagateError, unknown_name
+from mediagate.server.tasks import TasksExtension
 
 if TYPE_CHECKING:
     from pydantic_core import ErrorDetails
 
+    from mediagate.server.subscriptions import GenerationSubscriptions
     from mediagate.settings import Settings
 
 ToolRegistrar = Callable[[MCPServer[Any]], None]
@@ -43,20 +47,50 @@ class MediagateServer(MCPServer[Any]):
 
     It also lists compact schemas (tool definitions cost every agent context on every turn)
     and refuses arguments a tool does not declare instead of silently dropping them.
+
+    Every instance carries the tasks extension (``tasks``: tool registrars add their
+    task-capable tools to it) and owns its ``subscriptions/listen`` bus (``subscription_bus``:
+    what publishes resource updates to 2026-07-28 clients). ``generation_subscriptions`` is
+    set by the resources registrar.
     """
 
     _listed: list[MCPTool] | None = None
     _params: dict[str, frozenset[str]] | None = None
+    generation_subscriptions: GenerationSubscriptions | None = None
+
+    def __init__(
+        self,
+        name: str | None = None,
+        *,
+        extensions: Sequence[Extension] = (),
+        subscriptions: SubscriptionBus | None = None,
+        **kwargs: Any,
+    ) -> None:
+        # Extensions are fixed when the SDK server is built, but tools register afterwards:
+        # the extension is created first and the registrars fill it in.
+        self.tasks = TasksExtension()
+        self.subscription_bus: SubscriptionBus = subscriptions or InMemorySubscriptionBus()
+        super().__init__(
+            name,
+            extensions=[self.tasks, *extensions],
+            subscriptions=self.subscription_bus,
+            **kwargs,
+        )
 
     async def list_tools(self) -> list[MCPTool]:
         """The tools with compacted input/output schemas (same meaning, fewer bytes)."""
         if self._listed is None:
             tools = await super().list_tools()
             for tool in tools:
+                if tool.description:
+                    # Docstrings carry their source indentation; agents pay for every byte.
+                    tool.description = " ".join(tool.description.split())
                 tool.input_schema = compact_schema(tool.input_schema)
                 tool.input_schema["additionalProperties"] = False
                 if tool.output_schema is not None:
-                    tool.output_schema = compact_schema(tool.output_schema)
+                    tool.output_schema = _strip_closed(compact_schema(tool.output_schema))
+                    # The model's docstring: the tool's description already says it.
+                    tool.output_schema.pop("description", None)
             self._listed = tools
             self._params = {t.name: frozenset(t.input_schema.get("properties", {})) for t in tools}
         return self._listed
@@ -95,12 +129,13 @@ class MediagateServer(MCPServer[Any]):
 
 
 def compact_schema(schema: dict[str, Any]) -> dict[str, Any]:
-    """Drop what pydantic adds for humans: auto titles, ``anyOf [X, null]`` and null defaults.
+    """Drop what pydantic adds for humans: auto titles, ``anyOf [X, null]``, null defaults,
+    the class docstrings of nested models and docstring indentation in descriptions.
 
     Optional parameters stay optional (they are simply not ``required``).
     """
 
-    def walk(node: Any) -> Any:
+    def walk(node: Any, *, nested_model: bool = False) -> Any:
         if isinstance(node, list):
             return [walk(n) for n in node]
         if not isinstance(node, dict):
@@ -111,7 +146,13 @@ def compact_schema(schema: dict[str, Any]) -> dict[str, Any]:
                 continue
             if key == "default" and value is None:
                 continue
-            if key in ("properties", "$defs") and isinstance(value, dict):
+            if key == "description" and isinstance(value, str):
+                if not nested_model:
+                    out[key] = " ".join(value.split())
+                continue
+            if key == "$defs" and isinstance(value, dict):
+                out[key] = {k: walk(v, nested_model=True) for k, v in value.items()}
+            elif key == "properties" and isinstance(value, dict):
                 out[key] = {k: walk(v) for k, v in value.items()}
             else:
                 out[key] = walk(value)
@@ -126,6 +167,20 @@ def compact_schema(schema: dict[str, Any]) -> dict[str, Any]:
     result = walk(schema)
     assert isinstance(result, dict)
     return result
+
+
+def _strip_closed(node: Any) -> Any:
+    """Output schemas without ``additionalProperties: false`` (the server writes the results;
+    a client gains nothing from being told no other key will appear)."""
+    if isinstance(node, list):
+        return [_strip_closed(n) for n in node]
+    if not isinstance(node, dict):
+        return node
+    return {
+        k: _strip_closed(v)
+        for k, v in node.items()
+        if not (k == "additionalProperties" and v is False)
+    }
 
 
 def error_result(error: MediagateError) -> CallToolResult:

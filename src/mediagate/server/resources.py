@@ -1,4 +1,7 @@
-"""MCP resources: ``mediagate://generations/{id}`` (JSON) and its files (bytes)."""
+"""MCP resources: ``mediagate://generations/{id}`` (JSON) and its files (bytes).
+
+Clients may subscribe to a generation to be told of each change (``subscriptions.py``).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from mcp.server.mcpserver.exceptions import ResourceError
 
 from mediagate.server.results import generation_result
 from mediagate.server.services import Services
+from mediagate.server.subscriptions import GenerationSubscriptions
 
 #: Larger files are not inlined into a resource read (they would flood the agent's context);
 #: their url/path are the way to open them.
@@ -57,4 +61,20 @@ def register(services: Services) -> Any:
                         return await asyncio.to_thread(path.read_bytes)
             raise ResourceError(f"generation {generation_id} has no file {filename!r}")
 
+        enable_subscriptions(server, services)
+
     return registrar
+
+
+def enable_subscriptions(server: MCPServer[Any], services: Services) -> GenerationSubscriptions:
+    """Push ``notifications/resources/updated`` for every change of a subscribed generation."""
+    from mediagate.server.app import MediagateServer
+
+    mediagate = server if isinstance(server, MediagateServer) else None
+    subscriptions = GenerationSubscriptions(
+        services, mediagate.subscription_bus if mediagate is not None else None
+    )
+    subscriptions.install(server)
+    if mediagate is not None:
+        mediagate.generation_subscriptions = subscriptions
+    return subscriptions

@@ -9,9 +9,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mediagate.errors import MediagateError
 from mediagate.media.store import MediaStore
@@ -19,6 +19,7 @@ from mediagate.settings import Settings
 
 if TYPE_CHECKING:
     from mediagate.catalog import Catalog
+    from mediagate.catalog.schema import ModelEntry
     from mediagate.jobs.runner import JobRunner
     from mediagate.jobs.store import JobStore
     from mediagate.providers.base import Provider
@@ -27,6 +28,9 @@ if TYPE_CHECKING:
 # are first used: the server answers initialize/tools/list before they are needed.
 
 log = logging.getLogger(__name__)
+
+#: The embedded offline provider (always configured; the default when no upstream key is set).
+LOCAL = "local"
 
 
 #: How long start-up work waits for the client's handshake before starting by itself.
@@ -97,6 +101,15 @@ class Services:
     def default_provider(self) -> str:
         return next(iter(self.providers))
 
+    def live_status(self, entry: ModelEntry) -> dict[str, Any] | None:
+        """What a provider's live model list says of ``entry`` (see ``SupportsLiveModels``)."""
+        from mediagate.providers.base import SupportsLiveModels
+
+        provider = self.providers.get(entry.provider)
+        if isinstance(provider, SupportsLiveModels):
+            return provider.live_status(entry)
+        return None
+
     def trusted_url_prefixes(self) -> tuple[str, ...]:
         """This server's own media URLs: outputs may be fed back as inputs as they are."""
         key = (self.media.root, self.media.base_url)
@@ -147,6 +160,11 @@ class Services:
                 store=store, providers=self.providers, media=self.media, catalog=self.catalog
             )
             await self._runner.start()
+            from mediagate.providers.base import SupportsLiveModels
+
+            for provider in self.providers.values():
+                if isinstance(provider, SupportsLiveModels):
+                    provider.start_live_models(self.catalog)
             # Expires trimmed clips and uploads; stops idle media workers on exit.
             self._upkeep = start_media_upkeep(self)
         except Exception as exc:
@@ -171,18 +189,73 @@ class Services:
         self._runner = None
         self._store = None
 
-    def resolve_provider(self, requested: str | None) -> str:
-        """The provider a call goes to: the one asked for, else the configured default."""
-        if requested is None:
+    def resolve_provider(
+        self,
+        requested: str | None,
+        *,
+        model_provider: str | None = None,
+        model_id: str | None = None,
+    ) -> str:
+        """The provider a call goes to.
+
+        ``requested`` is the provider the agent named (the ``provider`` argument or a
+        ``provider/`` model prefix, any case): it must be configured. Otherwise
+        ``model_provider``, the catalog entry's own provider, serves the call when configured;
+        with no upstream key set at all the local provider stands in for every entry (so the
+        whole workflow can be tried offline); with some keys set, an entry whose provider has
+        none is refused, naming the configured providers that serve ``model_id`` too.
+        """
+        if requested is not None:
+            requested = requested.strip().lower()
+            if requested not in self.providers:
+                raise self._not_configured(requested)
+            return requested
+        if model_provider is None:
             return self.default_provider
-        if requested not in self.providers:
-            raise MediagateError(
-                "provider_not_configured",
-                f"Provider {requested!r} is not configured on this server.",
-                available=sorted(self.providers),
-                hint="Set MEDIAGATE_<PROVIDER>_API_KEY to enable an upstream provider.",
-            )
-        return requested
+        if model_provider in self.providers:
+            return model_provider
+        if LOCAL in self.providers and set(self.providers) == {LOCAL}:
+            return LOCAL
+        raise self._not_configured(model_provider, model_id=model_id)
+
+    def requested_provider(self, call: Mapping[str, Any]) -> str | None:
+        """The provider a ``generate_media`` call names, checked before validation (an
+        unconfigured one is ``provider_not_configured`` whatever else is wrong with the call).
+
+        ``provider="local"`` wins over a model prefix: the local provider renders any entry,
+        so ``gateai/gpt-image-2`` with ``provider="local"`` is GateAI's limits, rendered offline.
+        """
+        provider = call.get("provider")
+        model = call.get("model")
+        named = provider.strip().lower() if isinstance(provider, str) and provider else None
+        if named is None and isinstance(model, str) and "/" in model:
+            named = model.split("/", 1)[0].strip().lower() or None
+        if named is None or named in self.providers:
+            return named
+        if named in self.catalog.providers:
+            raise self._not_configured(named)
+        return None  # not a provider at all: validation answers unknown_model
+
+    def _not_configured(self, provider: str, *, model_id: str | None = None) -> MediagateError:
+        upstream = provider.upper().replace("-", "_")
+        hint = f"Set MEDIAGATE_{upstream}_API_KEY to enable it" + (
+            ", or pass provider='local' to render it offline." if LOCAL in self.providers else "."
+        )
+        # A shared id (gpt-image-2 on Kubeez and GateAI) whose primary provider has no key:
+        # point at the configured provider that serves it too (its own limits and parameters).
+        others = [
+            p
+            for p in (self.catalog.providers_of(model_id) if model_id else [])
+            if p != provider and p in self.providers
+        ]
+        if others:
+            hint += f" {others[0]} serves this id too: use model '{others[0]}/{model_id}'."
+        return MediagateError(
+            "provider_not_configured",
+            f"Provider {provider!r} is not configured on this server.",
+            available=sorted(self.providers),
+            hint=hint,
+        )
 
     def allowed_output_dir(self, requested: str) -> Path:
         """``requested`` resolved, if it lies inside one of ``MEDIAGATE_OUTPUT_DIRS``."""

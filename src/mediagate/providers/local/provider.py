@@ -62,10 +62,24 @@ def _render_in_worker(job: dict[str, Any]) -> dict[str, Any]:
         source=job["source"],
     )
     path = folder / f"image.{_EXT[fmt]}"
-    tmp = path.with_suffix(path.suffix + ".part")
-    tmp.write_bytes(data)
-    tmp.replace(path)
+    _write_atomic(path, data)
     thumb = _thumbnail(path, folder / "thumbnail.jpg")
+    if job["media_type"] == "3d":
+        # The model itself, with the rendered image as its preview (as 3D upstreams answer).
+        from mediagate.providers.local.mesh import render_glb
+
+        glb, _half = render_glb(prompt=job["prompt"], seed=job["seed"])
+        model = folder / "model.glb"
+        _write_atomic(model, glb)
+        path.unlink()
+        return {
+            "path": str(model),
+            "width": None,
+            "height": None,
+            "size_bytes": len(glb),
+            "mime_type": "model/gltf-binary",
+            "poster_path": str(thumb),
+        }
     return {
         "path": str(path),
         "width": job["width"],
@@ -74,6 +88,12 @@ def _render_in_worker(job: dict[str, Any]) -> dict[str, Any]:
         "mime_type": _MIME[fmt],
         "poster_path": str(thumb),
     }
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_suffix(path.suffix + ".part")
+    tmp.write_bytes(data)
+    tmp.replace(path)
 
 
 def _exit_with_parent(parent_pid: int) -> None:
@@ -175,7 +195,7 @@ class LocalProvider:
         from mediagate.jobs.model import GenerationStatus
 
         request = ctx.request
-        entry = ctx.catalog.models[request.model]
+        entry = ctx.catalog.entry_of(request)
         loop = asyncio.get_running_loop()
         await ctx.report(GenerationStatus.QUEUED, 0.0, "queued on the local renderer")
         source, note = await self._source_bytes(request, ctx.media)
@@ -275,7 +295,8 @@ def _stored(info: dict[str, Any], request: GenerationRequest, media: MediaStore)
     poster = info.get("poster_path")
     return StoredFile(
         relpath=media.relpath(path),
-        media_type=request.media_type,
+        # 3D outputs are files of kind "model" (a .glb), as upstream 3D outputs are.
+        media_type="model" if request.media_type == "3d" else request.media_type,
         mime_type=info["mime_type"],
         size_bytes=path.stat().st_size,
         width=info["width"],

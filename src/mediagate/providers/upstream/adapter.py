@@ -63,6 +63,7 @@ class UpstreamStatus:
     """One poll's answer, in our terms."""
 
     state: UpstreamState
+    #: Percent, 0–100.
     progress: float | None = None
     message: str | None = None
     outputs: tuple[UpstreamOutput, ...] = ()
@@ -85,6 +86,9 @@ class UpstreamLimits:
     polls_count_in_window: bool = False
     #: A generation stops holding an in-flight slot upstream after this long (GateAI: 10 min).
     slot_release_s: float | None = None
+    #: The longest a generation may run upstream before the driver gives up polling
+    #: (GateAI: a 40 min hard limit); ``None`` uses ``MEDIAGATE_UPSTREAM_MAX_JOB_S``.
+    max_job_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

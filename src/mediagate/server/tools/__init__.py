@@ -12,11 +12,12 @@ if TYPE_CHECKING:
 def default_tool_registrars(services: Services) -> list[ToolRegistrar]:
     """Every tool mediagate serves, closed over the process's ``services``."""
     from mediagate.server.resources import register as resources
-    from mediagate.server.tools import generation, media, models
+    from mediagate.server.tools import balance, generation, media, models
 
     return [
         models.register(services),
         generation.register(services),
         media.register(services),
+        balance.register(services),
         resources(services),
     ]

@@ -17,6 +17,8 @@ from mediagate.server.results import (
     tool_result,
 )
 from mediagate.server.services import Services
+from mediagate.server.tasks import enable_generation_tasks
+from mediagate.server.tools.budget import UpstreamCost, check_budget, upstream_estimate
 
 if TYPE_CHECKING:
     from mediagate.catalog.estimate import CostEstimate
@@ -35,7 +37,14 @@ Wait = Annotated[
     float,
     Field(ge=0, le=MAX_WAIT_S, description="Seconds to wait for completion (0-50) with progress."),
 ]
-GenType = Literal["text-to-image", "image-to-image", "text-to-video", "image-to-video"]
+GenType = Literal[
+    "text-to-image",
+    "image-to-image",
+    "text-to-video",
+    "image-to-video",
+    "text-to-3d",
+    "image-to-3d",
+]
 _NOT_ARGS = frozenset({"wait_seconds", "idempotency_key", "output_dir"})
 _NOT_CALL = frozenset({"ctx", "services", "reference_fetcher"})
 
@@ -48,10 +57,14 @@ class Estimate(BaseModel):
     provider: str
     estimated_time_seconds: float
     estimated_cost_credits: float | None = Field(None, description="null: no published price")
-    currency: Literal["credits"] = "credits"
+    estimated_cost_usd: float | None = None
+    currency: Literal["credits", "usd"] = "credits"
     breakdown: dict[str, Any]
     warnings: list[str]
     normalized: dict[str, Any] = Field(description="The call with every default applied.")
+    upstream: UpstreamCost | None = Field(
+        None, description="The provider's own quote (GateAI: dollars, fits_in_budget)."
+    )
 
 
 class GenerationSummary(BaseModel):
@@ -120,14 +133,17 @@ async def prepare_call(
     from mediagate.server.inputs import localize_inputs, probe_references
 
     call = await localize_inputs(call, services)
+    requested = services.requested_provider(call)
     request = validate_generate(
         call,
         services.catalog,
         allow_private_urls=services.settings.allow_private_urls,
         trusted_url_prefixes=services.trusted_url_prefixes(),
     )
-    provider = services.resolve_provider(request.provider)
-    entry = services.catalog.models[request.model]
+    provider = services.resolve_provider(
+        requested, model_provider=request.provider, model_id=request.model
+    )
+    entry = services.catalog.entry_of(request)
     refs = await probe_references(request, entry, services, fetcher)
     cost = estimate_cost(entry, request, ref_video_seconds=refs.videos)
     merged = request._replace(warnings=[*request.warnings, *refs.warnings, *cost.warnings])
@@ -176,6 +192,8 @@ def register(services: Services) -> Any:
             video_trim_end_s: float | None = None,
             last_frame_url: str | None = None,
             kling_elements: list[dict[str, Any]] | None = None,
+            params: dict[str, Any] | None = Field(None, description="Native options"),
+            allow_downgrade: bool | None = None,
             provider: str | None = None,
             idempotency_key: str | None = Field(None, max_length=200),
             wait_seconds: Wait = 0,
@@ -192,6 +210,14 @@ def register(services: Services) -> Any:
 
             target = str(services.allowed_output_dir(output_dir)) if output_dir else None
             call, ready = await prepare_call(call, services, reference_fetcher())
+            # An upstream that would downgrade the call to fit its budget is stopped here
+            # (budget_exceeded with the adjustments), unless the agent allowed it.
+            await check_budget(
+                services.providers.get(ready.provider),
+                ready.request,
+                services.catalog.entry_of(ready.request),
+                bool(allow_downgrade),
+            )
             runner = await services.job_runner()
             gen, _created = await runner.submit(
                 request=ready.request,
@@ -282,16 +308,27 @@ def register(services: Services) -> Any:
             _call, ready = await prepare_call(call, services, reference_fetcher())
             normalized = ready.request.to_dict()
             normalized.pop("warnings", None)
+            quote = await upstream_estimate(
+                services.providers.get(ready.provider),
+                ready.request,
+                services.catalog.entry_of(ready.request),
+            )
             return tool_result(
                 Estimate(
                     model=ready.request.model,
                     provider=ready.provider,
                     estimated_time_seconds=ready.time_s,
                     estimated_cost_credits=ready.cost.credits,
+                    estimated_cost_usd=ready.cost.usd,
+                    currency=ready.cost.currency,
                     breakdown=ready.cost.breakdown,
                     warnings=list(ready.request.warnings),
                     normalized=normalized,
+                    upstream=quote,
                 )
             )
+
+        # Task-accepting clients (2026-07-28 tasks extension) get generate_media as a task.
+        enable_generation_tasks(server, services)
 
     return registrar

@@ -198,4 +198,24 @@ def register(services: Services) -> Any:
             )
             return tool_result(result, [_link(result.url, stored, f"uploaded {stored.media_type}")])
 
+        enable_trim_tasks(server, services)
+
     return registrar
+
+
+def enable_trim_tasks(server: MCPServer[Any], services: Services) -> None:
+    """Task-accepting clients (2026-07-28 tasks extension) get trim_video as a background task,
+    recorded under ``<data_dir>/tasks`` and kept as long as the clips it makes."""
+    from mediagate.server.tasks import tasks_extension
+    from mediagate.server.tool_tasks import ToolCallTasks
+
+    tasks = tasks_extension(server)
+    if tasks is None:
+        return
+    settings = services.settings
+    background = ToolCallTasks(
+        server, settings.data_dir / "tasks", ttl_s=settings.trim_retention_days * 86400.0
+    )
+    background.add_tool("trim_video", "trimming the video")
+    tasks.add_source(background)
+    tasks.add_tool("trim_video", background.start)

@@ -38,41 +38,48 @@ def register(services: Services) -> Any:
         @server.tool()
         async def get_models(
             model: str | None = None,
-            media_type: Literal["image", "video"] | None = None,
+            media_type: Literal["image", "video", "3d"] | None = None,
             generation_type: str | None = None,
             family: str | None = None,
             provider: str | None = None,
             search: str | None = None,
             detail: bool = Field(False, description="Full limit tables for every match"),
         ) -> Annotated[CallToolResult, ModelList]:
-            """List models with price, time and options. Filters narrow the list; pass
-            model=<id> (or detail=true) for the full limit table: inputs, durations,
-            aspect ratios, tiers, voices, model-specific parameters."""
-            from mediagate.catalog.present import compact_row, matches
+            """List models with price, time, options and the providers serving each id.
+            Pass model=<id> or provider/id (or detail=true) for the full limit table:
+            inputs, durations, aspect ratios, tiers, voices, native params."""
             from mediagate.catalog.present import detail as model_detail
+            from mediagate.catalog.present import rows_of
 
             catalog = services.catalog
-            providers = sorted(services.providers)
             if provider is not None:
-                services.resolve_provider(provider)
+                provider = services.resolve_provider(provider)
             if model is not None:
-                entry = catalog.resolve(model.split("/", 1)[-1])
-                return tool_result(ModelList(count=1, models=[model_detail(entry, providers)]))
-            rows = [
-                model_detail(e, providers) if detail else compact_row(e)
-                for e in sorted(catalog.models.values(), key=lambda m: (m.media_type, m.id))
-                if matches(
-                    e,
-                    media_type=media_type,
-                    generation_type=generation_type,
-                    family=family,
-                    search=search,
+                entry = catalog.resolve(model, provider)
+                one = model_detail(
+                    entry, catalog.providers_of(entry.id), name=catalog.name_of(entry)
                 )
-            ]
+                live = services.live_status(entry)
+                if live is not None:
+                    one["live"] = live
+                return tool_result(ModelList(count=1, models=[one]))
+            rows = rows_of(
+                catalog,
+                detailed=detail,
+                media_type=media_type,
+                generation_type=generation_type,
+                family=family,
+                search=search,
+                provider=provider,
+            )
             fams = [
                 {"family": f.id, "variants": list(f.variants)}
                 for f in catalog.families.values()
-                if family is None or f.id == family
+                if (family is None or f.id == family)
+                and (
+                    provider in (None, "local")
+                    or any(provider in catalog.providers_of(v) for v in f.variants)
+                )
             ]
             hint = None if detail else "get_models(model=<id>) shows one model's full limits."
             # Through tool_result (None fields omitted): the listed output schema is compacted
@@ -81,7 +88,7 @@ def register(services: Services) -> Any:
                 ModelList(
                     count=len(rows),
                     models=rows,
-                    families=fams if media_type != "image" else [],
+                    families=fams if media_type in (None, "video") else [],
                     hint=hint,
                 )
             )
