@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-SEED = Path(__file__).parent / "seeds" / "004_2559c4deeb85f744.txt"
+#: The source document itself (``shared/`` sits beside the repository, in CI too).
+SEED = Path(__file__).resolve().parents[3] / "shared" / "seeds" / "004_2559c4deeb85f744.txt"
 _TABLE = (
     "| Parameter | Type | Required | Default | Constraints | Description | "
     "|---|---|---|---|---|---|"
