@@ -11,6 +11,7 @@ import argparse
 import contextlib
 import logging
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -76,15 +77,35 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _RedactKeys(logging.Filter):
+    """Mask API keys that upstreams take in the query string (GateAI's ``/api/me?key=``)."""
+
+    _KEY = re.compile(r"([?&](?:key|api_key)=)[^&\s\"']+", re.IGNORECASE)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = self._KEY.sub(r"\1***", message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
 def configure_logging(level: str) -> None:
-    """Send all logging to stderr at ``level`` (replacing any earlier configuration)."""
+    """Send all logging to stderr at ``level`` (replacing any earlier configuration).
+
+    The HTTP client's one line per request (every poll) only shows at ``debug``.
+    """
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter(_LOG_FORMAT))
+    handler.addFilter(_RedactKeys())
     root = logging.getLogger()
     for old in root.handlers[:]:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())
+    quiet = logging.DEBUG if level.upper() == "DEBUG" else logging.WARNING
+    for name in ("httpx2", "httpcore2"):
+        logging.getLogger(name).setLevel(quiet)
 
 
 # --- serve ---------------------------------------------------------------------------------

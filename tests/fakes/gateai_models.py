@@ -199,7 +199,9 @@ def price(model: Model, params: dict[str, Any]) -> float:
         a, d1, b, d2 = numbers
         duration = float(p.get(model.duration_param or "duration", d1))
         at_720 = a + (b - a) * (duration - d1) / (d2 - d1)
-        cost = at_720 * _pixels(p) / P720
+        # What the request said wins over a defaulted ``mode`` (Seedance is sized by width×height).
+        asked = {k: params[k] for k in ("mode", "resolution", "width", "height") if k in params}
+        cost = at_720 * _pixels(asked or p) / P720
     elif kind == "per_image":
         quality = str(p.get("quality", "")).lower()
         unit = QUALITY_PRICES.get(model.id, {}).get(quality, numbers[0])

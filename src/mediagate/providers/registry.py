@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mediagate.settings import Settings
 
 if TYPE_CHECKING:
     from mediagate.media.fetch import GuardedFetcher
     from mediagate.providers.base import Provider
+    from mediagate.providers.upstream.rehost import Prober
 
 #: Source images the local provider fetches (seed 000: images are typically ≤ 10 MB).
 LOCAL_SOURCE_MAX_BYTES = 25 * 1024 * 1024
@@ -27,18 +28,21 @@ def configured_upstreams(settings: Settings) -> list[str]:
     return names
 
 
-def build_providers(settings: Settings) -> dict[str, Provider]:
+def build_providers(
+    settings: Settings, *, probe_output: Prober | None = None
+) -> dict[str, Provider]:
     """Providers configured by ``settings``, the default first.
 
     Upstream providers join when their key is set, and then come first: the local provider
     is the default only when no key is set. It stays available (``provider: "local"``) so
-    the whole workflow can still be tried offline.
+    the whole workflow can still be tried offline. ``probe_output`` describes downloaded
+    outputs (the server passes its own sandboxed media workers, so their limits hold).
     """
     from mediagate.providers.local.provider import LocalProvider
 
     providers: dict[str, Provider] = {}
     for name in configured_upstreams(settings):
-        providers[name] = _build_upstream(name, settings)
+        providers[name] = _build_upstream(name, settings, probe_output)
 
     def source_fetcher() -> GuardedFetcher:
         from mediagate.media.fetch import FetchPolicy, GuardedFetcher
@@ -51,13 +55,14 @@ def build_providers(settings: Settings) -> dict[str, Provider]:
     return providers
 
 
-def _build_upstream(name: str, settings: Settings) -> Provider:
+def _build_upstream(name: str, settings: Settings, probe_output: Prober | None) -> Provider:
+    options: dict[str, Any] = {} if probe_output is None else {"prober": probe_output}
     if name == "gateai":
         from mediagate.providers.gateai import build_gateai_provider
 
-        return build_gateai_provider(settings)
+        return build_gateai_provider(settings, **options)
     if name == "kubeez":
         from mediagate.providers.kubeez import build_kubeez_provider
 
-        return build_kubeez_provider(settings)
+        return build_kubeez_provider(settings, **options)
     raise ValueError(f"unknown upstream {name!r}")  # pragma: no cover - UPSTREAMS is fixed

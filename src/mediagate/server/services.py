@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from mediagate.catalog.schema import ModelEntry
     from mediagate.jobs.runner import JobRunner
     from mediagate.jobs.store import JobStore
+    from mediagate.media.probe import MediaInfo
     from mediagate.providers.base import Provider
 
 # Heavier modules (catalog models, job store, providers, media workers) are imported where they
@@ -101,6 +102,13 @@ class Services:
     def default_provider(self) -> str:
         return next(iter(self.providers))
 
+    async def _probe_output(self, path: Path) -> MediaInfo:
+        """Describe an upstream's downloaded output in this server's media workers."""
+        from mediagate.media.clips import media_workers
+        from mediagate.media.probe import probe
+
+        return await probe(path, workers=media_workers(self))
+
     def live_status(self, entry: ModelEntry) -> dict[str, Any] | None:
         """What a provider's live model list says of ``entry`` (see ``SupportsLiveModels``)."""
         from mediagate.providers.base import SupportsLiveModels
@@ -129,7 +137,7 @@ class Services:
         self.media.ensure()
         from mediagate.providers.registry import build_providers
 
-        self.providers = build_providers(self.settings)
+        self.providers = build_providers(self.settings, probe_output=self._probe_output)
         self._ready = asyncio.Event()
         self._kick = asyncio.Event()
         self._startup_error = None

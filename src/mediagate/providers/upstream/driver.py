@@ -129,6 +129,9 @@ class UpstreamProvider:
             status = job.first
             if status is None or status.state not in FINAL_STATES:
                 status = await self._poller.poll(ctx, job)
+            # The upstream freed its slot when the job ended: so do we, before the (possibly
+            # long) download of the outputs, or large videos would hold back the next submits.
+            self._release(ctx.generation.id)
             if status.state == "failed":
                 error = status.error or MediagateError(
                     "upstream_error",

@@ -84,11 +84,14 @@ class Submitter:
         while True:
             attempt += 1
             self._http.breaker.check()
+            # Recorded before the window slot is taken: the durable write can queue behind
+            # other jobs' writes, and a slot stamped before that wait would reach the upstream
+            # late and be refused by its sliding window (measured by bench_upstream).
+            await ctx.record_submit_attempt()
             await self._limiter.acquire_request("generate")
             # Fail fast (upstream_unavailable) rather than add to an outage; checked after
             # the wait, since the breaker may have opened while this submit was queued.
             self._http.breaker.check()
-            await ctx.record_submit_attempt()
             started = self._wall()
             try:
                 answer = await self._http.send(call)
