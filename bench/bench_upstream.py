@@ -566,7 +566,7 @@ def report(
                 f"{slot_floor:.1f} s",
                 f"{floor:.1f} s",
                 f"{slot_floor / floor:.3f}×",
-                "we hold a slot until the output is saved",
+                "done includes saving the output (its slot is freed before)",
             ),
             Row("  all N submitted to the job store within", f"{run.submit_s:.2f} s"),
             Row(

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import platformdirs
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -166,6 +166,14 @@ class Settings(BaseSettings):
         gt=0,
         description="How often Kubeez's live model list is refreshed, in seconds.",
     )
+
+    @field_validator("kubeez_base_url", "gateai_base_url", mode="before")
+    @classmethod
+    def _blank_means_default(cls, value: object, info: ValidationInfo) -> object:
+        # ``MEDIAGATE_KUBEEZ_BASE_URL=`` (set but empty) means "the provider's own host".
+        if isinstance(value, str) and not value.strip():
+            return cls.model_fields[info.field_name or ""].default
+        return value.strip().rstrip("/") if isinstance(value, str) else value
 
     @field_validator("output_dirs", "allowed_dirs", mode="before")
     @classmethod

@@ -6,9 +6,10 @@ Each test starts its own fakes (fresh counters, budgets and limits) and its own 
 environment carries the fakes' ``MEDIAGATE_<P>_API_KEY``/``_BASE_URL``. The fakes serve their
 outputs from 127.0.0.1, so the server runs with ``MEDIAGATE_ALLOW_PRIVATE_URLS=true``.
 
-GateAI's poll plan waits 1 s before an image's first poll and 5 s before a video's, so the
-video tests run on one transport only; everything else is fast enough to run on both where
-the transport could matter (results, resource links, file URLs).
+GateAI's poll plan waits 1 s before an image's first poll and 5 s before a video's, so only
+the tests where the transport shapes the result run on both stdio and HTTP (output URLs and
+resource links; own-media input URLs, ``file://`` on stdio and ``/media/`` on HTTP, which
+must reach Kubeez as uploads); the others run once, on either.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from helpers import (
     assert_video,
     call_error,
     call_ok,
+    download,
     ok_payload,
     probe_image,
     probe_video,
@@ -149,6 +151,8 @@ async def test_a_gateai_image_completes_into_our_media_store_with_the_mapped_bod
         64,
         36,
     )
+    if transport == "http":  # the URL serves exactly the stored file
+        assert await download(out["url"]) == (path.read_bytes(), "image/jpeg")
     [link] = resource_links(raw)
     assert link.uri == f"mediagate://generations/{payload['generation_id']}/{path.name}"
     assert (link.mime_type, link.size) == ("image/jpeg", out["size_bytes"])
@@ -391,11 +395,6 @@ async def test_with_only_gateai_a_shared_bare_id_names_the_gateai_alternative(
     assert fake_gateai.accepted_count == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="generate_media checks the GateAI budget before the idempotency key is looked up, "
-    "so a retry of an accepted call is refused once the call itself spent the budget",
-)
 async def test_an_idempotent_retry_returns_its_generation_after_the_budget_is_spent(
     mcp_launch: Launch, mcp_connect: Connect, fake_gateai: FakeGateAI
 ) -> None:

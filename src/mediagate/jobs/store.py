@@ -546,6 +546,16 @@ class JobStore:
         sql = f"{_SELECT} WHERE status IN ({', '.join('?' * len(_UNFINISHED))}) ORDER BY id ASC"
         return await self._run(lambda conn: [_from_row(r) for r in conn.execute(sql, _UNFINISHED)])
 
+    async def find_by_idempotency_key(self, idempotency_key: str) -> Generation | None:
+        """The generation created with ``idempotency_key``, if any."""
+        sql = _SELECT + " WHERE idempotency_key = ?"
+
+        def find(conn: sqlite3.Connection) -> Generation | None:
+            row = conn.execute(sql, (idempotency_key,)).fetchone()
+            return None if row is None else _from_row(row)
+
+        return await self._run(find)
+
     async def find_by_upstream_id(self, provider: str, upstream_id: str) -> Generation | None:
         """The generation a provider knows as ``upstream_id`` (the newest, if ever reused)."""
         sql = f"{_SELECT} WHERE provider = ? AND upstream_id = ? ORDER BY id DESC LIMIT 1"

@@ -71,3 +71,16 @@ def test_missing_key_is_provider_not_configured(tmp_path: Any) -> None:
     with pytest.raises(MediagateError) as err:
         build_kubeez_provider(Settings(data_dir=tmp_path))
     assert err.value.code == "provider_not_configured"
+
+
+def test_a_blank_base_url_means_the_providers_own_host(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MEDIAGATE_KUBEEZ_BASE_URL", "")
+    monkeypatch.setenv("MEDIAGATE_GATEAI_BASE_URL", "  ")
+    settings = Settings(data_dir=tmp_path, kubeez_api_key=SecretStr("kz"))
+    assert settings.kubeez_base_url == "https://api.kubeez.com"
+    assert settings.gateai_base_url == "https://core.claude.gg"
+    provider = build_kubeez_provider(settings)
+    assert provider.upstream.http.base_url == "https://api.kubeez.com"
+    asyncio.run(provider.aclose())

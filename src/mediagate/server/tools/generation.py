@@ -211,13 +211,19 @@ def register(services: Services) -> Any:
             target = str(services.allowed_output_dir(output_dir)) if output_dir else None
             call, ready = await prepare_call(call, services, reference_fetcher())
             # An upstream that would downgrade the call to fit its budget is stopped here
-            # (budget_exceeded with the adjustments), unless the agent allowed it.
-            await check_budget(
-                services.providers.get(ready.provider),
-                ready.request,
-                services.catalog.entry_of(ready.request),
-                bool(allow_downgrade),
-            )
+            # (budget_exceeded with the adjustments), unless the agent allowed it. A retry of
+            # an accepted call (same idempotency key) skips the check: the runner answers it
+            # with its generation, or with idempotency_conflict.
+            store = await services.job_store()
+            if idempotency_key is None or (
+                await store.find_by_idempotency_key(idempotency_key) is None
+            ):
+                await check_budget(
+                    services.providers.get(ready.provider),
+                    ready.request,
+                    services.catalog.entry_of(ready.request),
+                    bool(allow_downgrade),
+                )
             runner = await services.job_runner()
             gen, _created = await runner.submit(
                 request=ready.request,
