@@ -307,9 +307,10 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         pass
     finally:
-        fake.stop()
+        # Counters first: stopping may take a while (open connections) and be cut short.
         if args.stats_file is not None:
             args.stats_file.write_text(json.dumps(_stats(fake)))
+        fake.stop()
 
 
 def _stats(fake: Any) -> dict[str, Any]:

@@ -123,7 +123,9 @@ async def loop_route(request: Request) -> Response:
 
 
 async def status_route(request: Request) -> Response:
-    return Response(b"nope", status_code=int(request.path_params["code"]))
+    later = request.query_params.get("later")
+    headers = {"Retry-After": later} if later else None
+    return Response(b"nope", status_code=int(request.path_params["code"]), headers=headers)
 
 
 async def gzip_route(request: Request) -> Response:
@@ -854,3 +856,13 @@ def test_policy_from_settings_follows_allow_private_urls() -> None:
     assert relaxed.allow_private is True
     assert strict.allow_private is False
     assert strict.max_bytes == 10
+
+
+async def test_a_refused_download_reports_the_retry_after_it_was_sent(
+    fetcher: GuardedFetcher, port: int, tmp_path: Path
+) -> None:
+    with pytest.raises(MediagateError) as caught:
+        await fetcher.fetch_to_file(f"http://media.test:{port}/status/429?later=17", tmp_path / "x")
+    details = caught.value.details
+    assert details["reason"] == "http_status" and details["status"] == 429
+    assert details["retry_after"] == "17"

@@ -379,12 +379,15 @@ class GuardedFetcher:
     ) -> tuple[str | None, int]:
         status = response.status_code
         if not 200 <= status < 300:
+            # Retry-After as sent (seconds or an HTTP date): a caller that retries honours it.
+            later = response.headers.get("retry-after")
             raise _fetch_failed(
                 field,
                 url,
                 "http_status",
                 f"{field} could not be fetched: the server answered HTTP {status}.",
                 status=status,
+                **({"retry_after": later.strip()[:64]} if later else {}),
             )
         coding = response.headers.get("content-encoding", "identity").strip().lower()
         if coding not in ("", "identity"):

@@ -179,7 +179,7 @@ async def test_a_probe_that_cannot_run_keeps_the_file(media: MediaStore) -> None
 
 async def test_a_download_retry_after_is_waited_out(media: MediaStore) -> None:
     limited = MediagateError(
-        "source_fetch_failed", "HTTP 429", reason="http_status", status=429, retry_after_s=7.0
+        "source_fetch_failed", "HTTP 429", reason="http_status", status=429, retry_after="7"
     )
     clock = FakeTime()
     await _rehost(_rehoster(ScriptedFetcher(limited, WHOLE["png"]), clock), media)

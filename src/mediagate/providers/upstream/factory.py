@@ -130,10 +130,9 @@ def build_upstream_provider(
         )
 
     def output_fetcher() -> GuardedFetcher:
-        from mediagate.media.fetch import FetchPolicy
-        from mediagate.providers.upstream.fetcher import OutputFetcher
+        from mediagate.media.fetch import FetchPolicy, GuardedFetcher
 
-        return OutputFetcher(
+        return GuardedFetcher(
             FetchPolicy(
                 allow_private=settings.allow_private_urls,
                 max_bytes=settings.upstream_output_max_bytes,

@@ -30,7 +30,7 @@ from mediagate.media.local_inputs import sniff
 from mediagate.media.store import MediaStore, StoredFile
 from mediagate.providers.upstream.adapter import UpstreamOutput
 from mediagate.providers.upstream.integrity import incomplete
-from mediagate.providers.upstream.retry import RetryPolicy
+from mediagate.providers.upstream.retry import RetryPolicy, parse_retry_after
 
 if TYPE_CHECKING:
     from mediagate.media.fetch import GuardedFetcher
@@ -228,9 +228,9 @@ class Rehoster:
                         output_url=url,
                         hint="Fetch output_url directly before it expires.",
                     ) from None
-                said = exc.details.get("retry_after_s")
+                said = exc.details.get("retry_after")
                 wait = self._retry.delay(
-                    attempt, float(said) if isinstance(said, (int, float)) else None
+                    attempt, parse_retry_after(said) if isinstance(said, str) else None
                 )
                 await self._sleep(min(wait, self._retry.max_wait_s))
 
