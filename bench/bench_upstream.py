@@ -194,6 +194,10 @@ def _announced(process: subprocess.Popen[bytes], errlog: IO[bytes]) -> tuple[str
 
 def read_stats(fake: Fake) -> dict[str, Any]:
     """The fake's counters (call after the ``fake_gateai`` block has stopped it)."""
+    if not fake.stats_file.exists():
+        errlog = fake.stats_file.with_suffix("").with_suffix(".stderr")
+        tail = errlog.read_text(errors="replace")[-3000:] if errlog.exists() else ""
+        raise RuntimeError(f"the fake wrote no counters (exit {fake.process.returncode}):\n{tail}")
     return json.loads(fake.stats_file.read_text())  # type: ignore[no-any-return]
 
 

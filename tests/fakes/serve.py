@@ -302,6 +302,8 @@ def main(argv: list[str] | None = None) -> None:
     fake.start()
     print(f"fake {args.fake} listening at {fake.url} (key {fake.api_key})", file=sys.stderr)
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop (and write stats) alike
+    # A shell starts background jobs with SIGINT ignored, which children inherit.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
