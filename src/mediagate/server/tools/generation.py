@@ -193,16 +193,16 @@ def register(services: Services) -> Any:
             last_frame_url: str | None = None,
             kling_elements: list[dict[str, Any]] | None = None,
             params: dict[str, Any] | None = Field(None, description="Native options"),
-            allow_downgrade: bool | None = None,
+            allow_downgrade: bool | None = Field(None, description="Accept budget downgrades"),
             provider: str | None = None,
             idempotency_key: str | None = Field(None, max_length=200),
             wait_seconds: Wait = 0,
             output_dir: str | None = Field(None, description="Copy outputs here (allowed dirs)"),
         ) -> Annotated[CallToolResult, GenerationResult]:
-            """Start an image or video generation. Validated against the model's limits
+            """Start an image, video or 3D generation. Validated against the model's limits
             before anything is spent. Returns generation_id and status; with wait_seconds it
-            waits (with progress) and returns outputs when done. Model-specific options:
-            see get_models(model=...)."""
+            waits (with progress) and returns outputs when done. Model-specific options and
+            native params: see get_models(model=...)."""
             # locals() here is exactly the parameters (plus closed-over names).
             given = {k: v for k, v in locals().items() if v is not None}
             call = {k: v for k, v in given.items() if k not in _NOT_ARGS | _NOT_CALL}
