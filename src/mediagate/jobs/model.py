@@ -50,7 +50,11 @@ ALLOWED_TRANSITIONS: Mapping[GenerationStatus, frozenset[GenerationStatus]] = {
     GenerationStatus.PENDING: frozenset(
         {GenerationStatus.QUEUED, GenerationStatus.PROCESSING, *_ENDINGS}
     ),
-    GenerationStatus.QUEUED: frozenset({GenerationStatus.PROCESSING, *_ENDINGS}),
+    # queued → queued carries a new status message ("waiting for a free slot", "rate
+    # limited, retrying in 8 s") while a job waits upstream.
+    GenerationStatus.QUEUED: frozenset(
+        {GenerationStatus.QUEUED, GenerationStatus.PROCESSING, *_ENDINGS}
+    ),
     GenerationStatus.PROCESSING: frozenset({GenerationStatus.PROCESSING, *_ENDINGS}),
     GenerationStatus.COMPLETED: frozenset(),
     GenerationStatus.FAILED: frozenset(),

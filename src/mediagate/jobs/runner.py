@@ -172,10 +172,8 @@ class JobRunner:
                 # move raised InvalidTransition and failed every resumed job; skip it instead.
                 return
             moved = progress is not None and progress - state.progress >= _PROGRESS_STEP
-            if status == state.status and (
-                status == GenerationStatus.QUEUED or (not moved and message == state.message)
-            ):
-                return  # nothing new (and queued → queued is not a legal move)
+            if status == state.status and not moved and message == state.message:
+                return  # nothing new
             updated = await self.store.transition(
                 gen.id, status, progress=progress, status_message=message
             )
