@@ -106,17 +106,17 @@ class GateAIAdapter:
             return None
         return HttpCall("GET", ME_PATH, params={"key": self._api_key})
 
-    def upload_call(self) -> HttpCall:
-        """Never used: local inputs are inlined as ``data:`` URIs (``local_inputs``).
+    def upload_call(self) -> HttpCall | None:
+        """``None``: local inputs are inlined as ``data:`` URIs (``local_inputs``).
 
         GateAI's ``POST /api/upload`` answers file ids for ``images``/``videos`` arrays, not
-        URLs, so it does not fit the upload-then-reference flow anyway.
+        URLs, so it does not fit the upload-then-reference flow.
         """
-        raise NotImplementedError("GateAI inputs are sent inline as data: URIs")
+        return None
 
     def parse_upload(self, body: Any) -> str:
-        """Never used (see :meth:`upload_call`)."""
-        raise NotImplementedError("GateAI inputs are sent inline as data: URIs")
+        """The URL in an upload answer (GateAI's answers file ids, so there is none)."""
+        raise _malformed("upload", "GateAI uploads answer file ids, not URLs")
 
     def cancel_call(self, upstream_id: str) -> HttpCall | None:
         """``None``: GateAI has no cancel endpoint. We stop polling and mark it canceled; the

@@ -168,8 +168,9 @@ class UpstreamAdapter(Protocol):
         """
         ...
 
-    def upload_call(self) -> HttpCall:
-        """The multipart upload call (only used when ``local_inputs == "upload"``)."""
+    def upload_call(self) -> HttpCall | None:
+        """The multipart upload call, or ``None`` when the API has no upload answering URLs
+        (then ``local_inputs`` must be ``"data_uri"``)."""
         ...
 
     def parse_upload(self, body: Any) -> str:

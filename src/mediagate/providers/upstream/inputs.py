@@ -191,6 +191,10 @@ def uploader(
 
     async def upload(path: Path, filename: str, mime_type: str) -> str:
         call = adapter.upload_call()
+        if call is None:  # an adapter bug: local_inputs says "upload" without an upload call
+            raise MediagateError(
+                "upstream_error", f"{name} has no upload for local inputs.", provider=name
+            )
         body = MultipartFile(path, field="file", filename=filename, mime_type=mime_type)
         headers = await body.headers()
         attempt = 0
