@@ -34,6 +34,7 @@ from mediagate.providers.upstream.adapter import (
     UpstreamLimits,
     UpstreamOutput,
     UpstreamStatus,
+    poll_plan_for,
 )
 
 NAME = "gateai"
@@ -125,9 +126,7 @@ class GateAIAdapter:
 
     def poll_plan(self, request: GenerationRequest) -> PollPlan:
         """Images take ~10-30 s (poll 1→5 s); videos and 3D take minutes (5→15 s)."""
-        if request.media_type == "image":
-            return PollPlan(first_s=1.0, max_s=5.0)
-        return PollPlan(first_s=5.0, max_s=15.0)
+        return poll_plan_for(request.media_type)
 
     # --- answers ----------------------------------------------------------------------------
 

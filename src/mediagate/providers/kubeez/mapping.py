@@ -30,6 +30,7 @@ from mediagate.providers.upstream.adapter import (
     UpstreamOutput,
     UpstreamState,
     UpstreamStatus,
+    poll_plan_for,
 )
 from mediagate.providers.upstream.errors import rate_limited
 
@@ -117,9 +118,7 @@ class KubeezAdapter:
 
     def poll_plan(self, request: GenerationRequest) -> PollPlan:
         """Images finish in seconds (poll 1→5 s); videos in minutes (5→15 s)."""
-        if request.media_type == "video":
-            return PollPlan(first_s=5.0, max_s=15.0)
-        return PollPlan(first_s=1.0, max_s=5.0)
+        return poll_plan_for(request.media_type)
 
     # --- answers ----------------------------------------------------------------------------
 

@@ -100,6 +100,16 @@ class PollPlan:
     factor: float = 1.5
 
 
+#: Images finish in seconds, videos and 3D in minutes: poll accordingly.
+IMAGE_POLLS = PollPlan(first_s=1.0, max_s=5.0)
+LONG_JOB_POLLS = PollPlan(first_s=5.0, max_s=15.0)
+
+
+def poll_plan_for(media_type: str) -> PollPlan:
+    """The usual plan: images ~1→5 s, everything longer (videos, 3D) ~5→15 s."""
+    return IMAGE_POLLS if media_type == "image" else LONG_JOB_POLLS
+
+
 class UpstreamAdapter(Protocol):
     """The pure half of a provider (``providers/<name>/mapping.py``)."""
 
