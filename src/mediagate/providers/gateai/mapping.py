@@ -13,7 +13,6 @@ body, adjustment shape) this follows the contract the fake in ``tests/fakes/gate
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -36,6 +35,7 @@ from mediagate.providers.upstream.adapter import (
     UpstreamStatus,
     poll_plan_for,
 )
+from mediagate.providers.upstream.answers import answer_id, finite_number, unreadable
 
 NAME = "gateai"
 GENERATE_PATH = "/api/generate"
@@ -117,7 +117,7 @@ class GateAIAdapter:
 
     def parse_upload(self, body: Any) -> str:
         """The URL in an upload answer (GateAI's answers file ids, so there is none)."""
-        raise _malformed("upload", "GateAI uploads answer file ids, not URLs")
+        raise unreadable("GateAI", "upload", "GateAI uploads answer file ids, not URLs")
 
     def cancel_call(self, upstream_id: str) -> HttpCall | None:
         """``None``: GateAI has no cancel endpoint. We stop polling and mark it canceled; the
@@ -133,17 +133,17 @@ class GateAIAdapter:
     def parse_submit(self, body: Any) -> Submitted:
         """``{"task_id", "url", "status", "cost", "remaining", "adjustments"?}``."""
         if not isinstance(body, Mapping):
-            raise _malformed("submit", "the answer is not a JSON object")
-        task_id = _id(body.get("task_id"))
+            raise unreadable("GateAI", "submit", "the answer is not a JSON object")
+        task_id = answer_id(body.get("task_id"))
         if task_id is None:
-            raise _malformed("submit", "task_id is missing")
+            raise unreadable("GateAI", "submit", "task_id is missing")
         status = None
         if _state_word(body.get("status")) in ("FINISHED", "FAILED"):
             status = self.parse_status(body, elapsed_s=0.0)
         adjustments = parse_adjustments(body.get("adjustments"))
         return Submitted(
             upstream_id=task_id,
-            cost=_number(body.get("cost")),
+            cost=finite_number(body.get("cost")),
             adjustments=tuple(describe_adjustments(adjustments, applied=True)),
             status=status,
         )
@@ -151,13 +151,13 @@ class GateAIAdapter:
     def parse_status(self, body: Any, *, elapsed_s: float) -> UpstreamStatus:
         """``PROCESSING`` / ``FINISHED`` (``result`` URLs; 3D adds ``glb_urls``) / ``FAILED``."""
         if not isinstance(body, Mapping):
-            raise _malformed("status", "the answer is not a JSON object")
+            raise unreadable("GateAI", "status", "the answer is not a JSON object")
         word = _state_word(body.get("status"))
-        cost = _number(body.get("cost"))
+        cost = finite_number(body.get("cost"))
         if word == "FINISHED":
             outputs = _outputs(body)
             if not outputs:
-                raise _malformed("status", "a finished generation lists no result")
+                raise unreadable("GateAI", "status", "a finished generation lists no result")
             return UpstreamStatus(
                 "completed", progress=100.0, outputs=outputs, cost=cost, message=_late(elapsed_s)
             )
@@ -167,7 +167,7 @@ class GateAIAdapter:
         if word in ("PROCESSING", "QUEUED", "PENDING"):
             state: Literal["queued", "processing"] = "queued" if word == "QUEUED" else "processing"
             return UpstreamStatus(state, message=status_message(elapsed_s), cost=cost)
-        raise _malformed("status", f"unknown status {str(body.get('status'))[:40]!r}")
+        raise unreadable("GateAI", "status", f"unknown status {str(body.get('status'))[:40]!r}")
 
     def parse_error(
         self, status_code: int, body: Any, *, retry_after_s: float | None
@@ -280,11 +280,11 @@ def describe_adjustments(adjustments: Iterable[Adjustment], *, applied: bool = F
 def parse_estimate(body: Any) -> UpstreamEstimate:
     """``{"cost", "daily_remaining", "fits_in_budget", "adjustments"?, "adjusted_cost"?}``."""
     if not isinstance(body, Mapping):
-        raise _malformed("estimate", "the answer is not a JSON object")
-    cost = _number(body.get("cost"))
+        raise unreadable("GateAI", "estimate", "the answer is not a JSON object")
+    cost = finite_number(body.get("cost"))
     if cost is None:
-        raise _malformed("estimate", "cost is missing")
-    remaining = _number(body.get("daily_remaining"))
+        raise unreadable("GateAI", "estimate", "cost is missing")
+    remaining = finite_number(body.get("daily_remaining"))
     fits = body.get("fits_in_budget")
     if not isinstance(fits, bool):
         fits = remaining is None or cost <= remaining
@@ -295,7 +295,7 @@ def parse_estimate(body: Any) -> UpstreamEstimate:
         fits_in_budget=fits,
         remaining=remaining,
         adjustments=adjustments,
-        adjusted_cost=_number(body.get("adjusted_cost")),
+        adjusted_cost=finite_number(body.get("adjusted_cost")),
         notes=tuple(describe_adjustments(adjustments, applied=False)),
     )
 
@@ -307,17 +307,17 @@ def parse_credits(body: Any, *, now: datetime | None = None) -> Balance:
     next daily reset (00:00 UTC, 03:00 Turkey time).
     """
     if not isinstance(body, Mapping):
-        raise _malformed("credits", "the answer is not a JSON object")
+        raise unreadable("GateAI", "credits", "the answer is not a JSON object")
     budget = body.get("your_budget", body.get("budget"))
     if not isinstance(budget, Mapping):
-        raise _malformed("credits", "your_budget is missing")
+        raise unreadable("GateAI", "credits", "your_budget is missing")
     pool = body.get("pool")
     return Balance(
         provider=NAME,
         currency=CURRENCY,
-        daily_limit=_number(budget.get("daily_limit")),
-        used=_number(budget.get("used")),
-        remaining=_number(budget.get("remaining")),
+        daily_limit=finite_number(budget.get("daily_limit")),
+        used=finite_number(budget.get("used")),
+        remaining=finite_number(budget.get("remaining")),
         resets_at=next_reset(now) if now is not None else None,
         pool={
             k: v
@@ -415,26 +415,3 @@ def _tier(value: str) -> str:
 
 def _state_word(value: Any) -> str | None:
     return value.strip().upper() if isinstance(value, str) else None
-
-
-def _id(value: Any) -> str | None:
-    if isinstance(value, str) and value.strip():
-        return value.strip()
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return None
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    number = float(value)
-    return number if math.isfinite(number) else None
-
-
-def _malformed(what: str, why: str) -> MediagateError:
-    return MediagateError(
-        "upstream_error",
-        f"GateAI sent an unreadable {what} answer ({why}).",
-        hint="This is an upstream fault; retry later.",
-    )

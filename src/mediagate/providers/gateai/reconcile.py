@@ -13,6 +13,8 @@ import re
 from collections.abc import Mapping
 from typing import Any, Literal
 
+from mediagate.providers.upstream.answers import answer_id
+
 #: Seed 004: ``recent_tasks`` holds the last 20 finished generations.
 RECENT_TASKS_MAX = 20
 #: Clock skew and rounding allowed between our "submitted N s ago" and GateAI's ``elapsed``.
@@ -54,7 +56,7 @@ def _listed_tasks(body: Mapping[str, Any]) -> dict[str, tuple[str, float | None]
         for item in source if isinstance(source, list) else ():
             if not isinstance(item, Mapping):
                 continue
-            task_id = _id(item.get("task_id", item.get("taskId")))
+            task_id = answer_id(item.get("task_id", item.get("taskId")))
             model = item.get("model")
             if task_id is None or not isinstance(model, str):
                 continue
@@ -119,11 +121,3 @@ def find_task(
     if candidates:
         return None
     return "absent" if _covers(body, window) else None
-
-
-def _id(value: Any) -> str | None:
-    if isinstance(value, str) and value.strip():
-        return value.strip()
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return None

@@ -13,7 +13,6 @@ job and must decide without it.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, TypeGuard
 from urllib.parse import quote
@@ -32,6 +31,7 @@ from mediagate.providers.upstream.adapter import (
     UpstreamStatus,
     poll_plan_for,
 )
+from mediagate.providers.upstream.answers import answer_id, finite_number, unreadable
 from mediagate.providers.upstream.errors import rate_limited
 
 GENERATE_PATH = "/v1/generate/media"
@@ -125,25 +125,27 @@ class KubeezAdapter:
     def parse_submit(self, body: Any) -> Submitted:
         """``{"generation_id", "status", "estimated_time_seconds", "estimated_cost_credits"}``."""
         if not isinstance(body, Mapping):
-            raise _malformed("submit", "the answer is not a JSON object")
-        upstream_id = _id(body.get("generation_id"))
+            raise unreadable("Kubeez", "submit", "the answer is not a JSON object")
+        upstream_id = answer_id(body.get("generation_id"))
         if upstream_id is None:
-            raise _malformed("submit", "generation_id is missing")
+            raise unreadable("Kubeez", "submit", "generation_id is missing")
         status = None
         if body.get("status") in ("completed", "failed"):
             status = self.parse_status(body, elapsed_s=0.0)
         return Submitted(
-            upstream_id=upstream_id, cost=_number(body.get("estimated_cost_credits")), status=status
+            upstream_id=upstream_id,
+            cost=finite_number(body.get("estimated_cost_credits")),
+            status=status,
         )
 
     def parse_status(self, body: Any, *, elapsed_s: float) -> UpstreamStatus:
         """One poll answer: state, progress (percent), outputs, and the error of a failure."""
         if not isinstance(body, Mapping):
-            raise _malformed("status", "the answer is not a JSON object")
+            raise unreadable("Kubeez", "status", "the answer is not a JSON object")
         raw_state = body.get("status")
         state = raw_state.strip().lower() if isinstance(raw_state, str) else None
         if state not in _STATES:
-            raise _malformed("status", f"unknown status {_short(raw_state)!r}")
+            raise unreadable("Kubeez", "status", f"unknown status {_short(raw_state)!r}")
         progress = _progress(body.get("progress"))
         message = _text(body.get("message"))
         if state == "failed":
@@ -156,7 +158,7 @@ class KubeezAdapter:
         if state == "completed":
             outputs = _outputs(body.get("outputs"))
             if not any(o.role == "output" for o in outputs):
-                raise _malformed("status", "a completed generation lists no outputs")
+                raise unreadable("Kubeez", "status", "a completed generation lists no outputs")
             return UpstreamStatus("completed", progress=100.0, message=message, outputs=outputs)
         live: UpstreamState = state  # type: ignore[assignment]  # narrowed by _STATES above
         return UpstreamStatus(live, progress=progress, message=message)
@@ -169,7 +171,7 @@ class KubeezAdapter:
                 url = body["urls"][0]
             if _is_http_url(url):
                 return url
-        raise _malformed("upload", "no url in the answer")
+        raise unreadable("Kubeez", "upload", "no url in the answer")
 
     def parse_error(
         self, status_code: int, body: Any, *, retry_after_s: float | None
@@ -264,14 +266,6 @@ def generate_body(
 # --- answers ----------------------------------------------------------------------------------
 
 
-def _malformed(what: str, why: str) -> MediagateError:
-    return MediagateError(
-        "upstream_error",
-        f"Kubeez sent an unreadable {what} answer ({why}).",
-        hint="This is an upstream fault; retry later.",
-    )
-
-
 def _short(value: object) -> str:
     return str(value)[:80]
 
@@ -282,24 +276,9 @@ def _text(value: object) -> str | None:
     return None
 
 
-def _id(value: object) -> str | None:
-    if isinstance(value, str) and value.strip():
-        return value.strip()
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return None
-
-
-def _number(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    number = float(value)
-    return number if math.isfinite(number) else None
-
-
 def _progress(value: object) -> float | None:
     """Kubeez's ``progress`` as a percentage 0–100 (clamped; anything else is unknown)."""
-    number = _number(value)
+    number = finite_number(value)
     if number is None:
         return None
     return min(100.0, max(0.0, number))
@@ -310,7 +289,7 @@ def _is_http_url(value: object) -> TypeGuard[str]:
 
 
 def _int(value: object) -> int | None:
-    number = _number(value)
+    number = finite_number(value)
     if number is None or number <= 0 or number != int(number):
         return None
     return int(number)
@@ -344,11 +323,11 @@ def _outputs(value: object) -> tuple[UpstreamOutput, ...]:
     if value is None:
         return ()
     if not isinstance(value, list):
-        raise _malformed("status", "outputs is not an array")
+        raise unreadable("Kubeez", "status", "outputs is not an array")
     out: list[UpstreamOutput] = []
     for i, item in enumerate(value):
         if not isinstance(item, Mapping) or not _is_http_url(item.get("url")):
-            raise _malformed("status", f"outputs[{i}] has no http(s) url")
+            raise unreadable("Kubeez", "status", f"outputs[{i}] has no http(s) url")
         url: str = item["url"]
         media_type, mime = _media_type(item, url)
         extra: dict[str, Any] = _dimensions(item)
@@ -357,7 +336,7 @@ def _outputs(value: object) -> tuple[UpstreamOutput, ...]:
         if _is_http_url(item.get("optimized_url")):
             extra["optimized_url"] = item["optimized_url"]
         for key in ("duration_s", "size_bytes"):
-            number = _number(item.get(key))
+            number = finite_number(item.get(key))
             if number is not None:
                 extra[key] = number
         out.append(UpstreamOutput(url=url, media_type=media_type, extra=extra))
@@ -421,7 +400,7 @@ def _error_fields(body: object) -> tuple[str | None, str | None, dict[str, Any]]
         if source.get(key) is not None:
             extra[key] = source[key]
     for key in ("retry_after_s", "retry_after"):
-        wait = _number(source.get(key))
+        wait = finite_number(source.get(key))
         if wait is not None:
             extra["retry_after_s"] = wait
             break

@@ -26,6 +26,7 @@ import httpx2
 from mediagate.catalog.registry import Catalog
 from mediagate.catalog.schema import ModelEntry
 from mediagate.providers.kubeez.mapping import MODELS_PATH
+from mediagate.providers.upstream.answers import finite_number
 
 log = logging.getLogger(__name__)
 
@@ -142,9 +143,7 @@ def _parse_row(row: object) -> LiveModel | str:
     credits: float | None = None
     unit: str | None = None
     if isinstance(pricing, Mapping):
-        raw = pricing.get("credits")
-        if isinstance(raw, (int, float)) and not isinstance(raw, bool) and math.isfinite(raw):
-            credits = float(raw)
+        credits = finite_number(pricing.get("credits"))
         unit = pricing.get("unit") if isinstance(pricing.get("unit"), str) else None
     name, notes = row.get("name"), row.get("usage_notes")
     return LiveModel(
